@@ -1,0 +1,101 @@
+"""The ``kiezkarte`` command: build, lookup, import-areas, serve. Thin wrappers."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from .config import load_settings
+from .errors import KiezkarteError
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="kiezkarte", description="Maps of Berlin's Quartiersmanagement areas.")
+    parser.add_argument("--store", help="store path (default: setting STORE, env KIEZKARTE_STORE)")
+    parser.add_argument("--raw-dir", help="raw data folder (default: setting RAW_DIR)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("build", help="build the store from the raw files")
+    p.add_argument("--if-missing", action="store_true", help="do nothing when the store exists")
+    p.add_argument("--quiet", action="store_true", help="print only the summary counts")
+
+    p = sub.add_parser("lookup", help='find the Kiez of an address ("Ackerstraße 1") or a point')
+    p.add_argument("address", nargs="?")
+    p.add_argument("--lat", type=float)
+    p.add_argument("--lon", type=float)
+    p.add_argument("--x", type=float, help="EPSG:25833 easting")
+    p.add_argument("--y", type=float, help="EPSG:25833 northing")
+
+    p = sub.add_parser("import-areas", help="replace approximate QM boundaries by official ones (GeoJSON, GPKG, zipped SHP)")
+    p.add_argument("file", type=Path)
+
+    p = sub.add_parser("serve", help="serve the site")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5000)
+
+    args = parser.parse_args(argv)
+    overrides = {k: v for k, v in (("STORE", args.store), ("RAW_DIR", args.raw_dir)) if v}
+    settings = load_settings(overrides)
+    try:
+        return COMMANDS[args.command](args, settings)
+    except KiezkarteError as exc:
+        print(f"kiezkarte {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_build(args, settings) -> int:
+    from .build import build
+    if args.if_missing and os.path.exists(settings["STORE"]):
+        return 0
+    report = build(settings["RAW_DIR"], settings["STORE"])
+    print(report.as_text() if not args.quiet else json.dumps(report.counts, ensure_ascii=False))
+    print(f"built {settings['STORE']} in {report.seconds:.1f} s")
+    return 0
+
+
+def cmd_lookup(args, settings) -> int:
+    from . import lookup
+    from .store import open_store
+    store = open_store(settings["STORE"])
+    if args.address:
+        result = lookup.lookup_address(store, args.address)
+    else:
+        result = lookup.lookup_point(store, lon=args.lon, lat=args.lat, x=args.x, y=args.y)
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0 if result.get("found") else 3
+
+
+def cmd_import_areas(args, settings) -> int:
+    """Validate the official file by building with it; only then keep a copy among the raw files."""
+    from .build import OFFICIAL_AREAS_DIR, build
+    from .errors import SourceError
+    if not args.file.exists():
+        raise SourceError(args.file, "file not found")
+    report = build(settings["RAW_DIR"], settings["STORE"], official_areas=args.file)
+    target_dir = Path(settings["RAW_DIR"]) / OFFICIAL_AREAS_DIR
+    if target_dir.exists():
+        shutil.rmtree(target_dir)
+    target_dir.mkdir(parents=True)
+    shutil.copy2(args.file, target_dir / args.file.name)
+    (target_dir / "PROVENANCE.md").write_text(
+        f"# qm_official\n- Official QM-area boundaries imported with `kiezkarte import-areas {args.file.name}`.\n"
+        "- Source: Geoportal Berlin (programme Sozialer Zusammenhalt); fill in edition and licence.\n", encoding="utf-8")
+    print(report.as_text())
+    print(f"official boundaries kept in {target_dir}; store rebuilt at {settings['STORE']}")
+    return 0
+
+
+def cmd_serve(args, settings) -> int:
+    from . import create_app
+    app = create_app()
+    app.run(host=args.host, port=args.port, debug=False, use_reloader=False, threaded=True)
+    return 0
+
+
+COMMANDS = {"build": cmd_build, "lookup": cmd_lookup, "import-areas": cmd_import_areas, "serve": cmd_serve}
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""The one place that knows coordinate reference systems.
+
+Berlin's official data is in EPSG:25833 (metres); the store keeps that. Browsers get
+EPSG:4326 (RFC 7946 lon/lat). A file's declared CRS can lie, so every file's
+coordinates are checked against Berlin's extent in the CRS it declares; when they
+do not fit, the known CRSs are tried and the one that puts the data in Berlin wins,
+with a note. Nothing here is special-cased per file.
+"""
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+from pyproj import CRS, Transformer
+
+from .errors import SourceError
+
+STORE_CRS = CRS.from_epsg(25833)
+WEB_CRS = CRS.from_epsg(4326)
+
+# Berlin's bounding box in lon/lat with a margin of a few kilometres.
+BERLIN_LONLAT = (13.0, 52.30, 13.85, 52.72)
+
+# CRSs that Berlin files are known to come in, tried when the declared one does not fit.
+CANDIDATE_EPSG = (25833, 4326, 3857, 25832, 31468)
+
+WEB_DECIMALS = 6
+
+
+def bounds_in_berlin(bounds, crs) -> bool:
+    """True when a bounding box, read in ``crs``, lies inside Berlin's extent."""
+    minx, miny, maxx, maxy = bounds
+    if not all(math.isfinite(v) for v in bounds):
+        return False
+    try:
+        transformer = Transformer.from_crs(CRS.from_user_input(crs), WEB_CRS, always_xy=True)
+        lon0, lat0, lon1, lat1 = transformer.transform_bounds(minx, miny, maxx, maxy, errcheck=True)
+    except Exception:  # pyproj raises several kinds for coordinates outside a CRS's domain
+        return False
+    west, south, east, north = BERLIN_LONLAT
+    values = (lon0, lat0, lon1, lat1)
+    return all(math.isfinite(v) for v in values) and west <= lon0 and lon1 <= east and south <= lat0 and lat1 <= north
+
+
+def checked_crs(gdf: gpd.GeoDataFrame, path, *, strict: bool = False, notes: list | None = None) -> gpd.GeoDataFrame:
+    """Return ``gdf`` labelled with the CRS its coordinates are really in.
+
+    A missing CRS means EPSG:4326 (as RFC 7946 says for GeoJSON). When the declared CRS
+    does not put the data in Berlin, another known CRS that does is used and a note is
+    added; with ``strict`` that is an error instead. Coordinates that fit no CRS are an error.
+    """
+    declared = gdf.crs or WEB_CRS
+    geoms = gdf.geometry[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    if geoms.empty:
+        raise SourceError(path, "no geometry in the file", field="geometry")
+    bounds = tuple(float(v) for v in geoms.total_bounds)
+    if bounds_in_berlin(bounds, declared):
+        return gdf if gdf.crs is not None else gdf.set_crs(declared)
+    fitting = [epsg for epsg in CANDIDATE_EPSG
+               if not CRS.from_epsg(epsg).equals(declared) and bounds_in_berlin(bounds, epsg)]
+    label = _label(declared)
+    if not fitting:
+        raise SourceError(path, f"coordinates {_fmt(bounds)} lie outside Berlin in the declared CRS "
+                                f"{label} and in every other CRS tried", field="geometry")
+    actual = CRS.from_epsg(fitting[0])
+    message = (f"declares {label} but its coordinates {_fmt(bounds)} are {_label(actual)}: "
+               f"{'rejected' if strict else 'read as ' + _label(actual)}")
+    if strict:
+        raise SourceError(path, message, field="crs")
+    if notes is not None:
+        notes.append(f"{path}: {message}")
+    return gdf.set_crs(actual, allow_override=True)
+
+
+def to_store(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return gdf.to_crs(STORE_CRS)
+
+
+def to_web(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return gdf.to_crs(WEB_CRS)
+
+
+def store_to_web_transformer() -> Transformer:
+    return Transformer.from_crs(STORE_CRS, WEB_CRS, always_xy=True)
+
+
+def web_to_store_transformer() -> Transformer:
+    return Transformer.from_crs(WEB_CRS, STORE_CRS, always_xy=True)
+
+
+def _label(crs) -> str:
+    epsg = CRS.from_user_input(crs).to_epsg()
+    return f"EPSG:{epsg}" if epsg else CRS.from_user_input(crs).name
+
+
+def _fmt(bounds) -> str:
+    return "(" + ", ".join(f"{v:.6g}" for v in bounds) + ")"

@@ -1,0 +1,44 @@
+"""Errors that carry their HTTP status, so they are rendered in one place.
+
+The CLI prints ``str(error)``; the web layer turns ``status`` into the response code.
+"""
+from __future__ import annotations
+
+
+class KiezkarteError(Exception):
+    status = 500
+
+
+class BadRequest(KiezkarteError):
+    status = 400
+
+
+class NotFound(KiezkarteError):
+    status = 404
+
+
+class AreaNotFound(NotFound):
+    pass
+
+
+class PlanungsraumNotFound(NotFound):
+    pass
+
+
+class SourceError(KiezkarteError):
+    """Bad input in a raw or imported file: the message names file, row and field."""
+
+    status = 422
+
+    def __init__(self, path, message: str, row: int | None = None, field: str | None = None):
+        self.path, self.row, self.field = str(path), row, field
+        where = self.path
+        if row is not None:
+            where += f", row {row}"
+        if field is not None:
+            where += f", field '{field}'"
+        super().__init__(f"{where}: {message}")
+
+
+class StoreMissing(KiezkarteError):
+    status = 503

@@ -1,0 +1,65 @@
+"""GeoJSON for browsers: EPSG:4326, RFC 7946, coordinates rounded, optionally simplified.
+
+The build precomputes the big layers with this, so requests only send stored text.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import crs
+
+
+def feature_collection(gdf: gpd.GeoDataFrame, properties: list[str], *, id_column: str | None = None,
+                       simplify_m: float = 0.0, decimals: int = crs.WEB_DECIMALS, extra: dict | None = None) -> str:
+    """Serialise ``gdf`` (any CRS) as compact GeoJSON text.
+
+    Simplification happens in metres (EPSG:25833) before reprojection; rows without
+    geometry are kept with ``"geometry": null`` so lists and maps agree.
+    """
+    gdf = gdf.to_crs(crs.STORE_CRS) if gdf.crs is not None and not gdf.crs.equals(crs.STORE_CRS) else gdf
+    geoms = gdf.geometry.to_numpy()
+    if simplify_m:
+        geoms = shapely.simplify(geoms, simplify_m, preserve_topology=True)
+    web = gpd.GeoSeries(geoms, crs=crs.STORE_CRS).to_crs(crs.WEB_CRS).to_numpy()
+    web = shapely.set_precision(web, 10 ** -decimals) if decimals is not None else web
+    features = []
+    for i, geom in enumerate(web):
+        props = {p: _jsonable(gdf[p].iloc[i]) for p in properties}
+        feature = {"type": "Feature"}
+        if id_column:
+            feature["id"] = _jsonable(gdf[id_column].iloc[i])
+        feature["properties"] = props
+        feature["geometry"] = None if geom is None or shapely.is_empty(geom) else _rounded(shapely.geometry.mapping(geom), decimals)
+        features.append(feature)
+    collection = {"type": "FeatureCollection", **(extra or {}), "features": features}
+    return json.dumps(collection, ensure_ascii=False, separators=(",", ":"))
+
+
+def _rounded(obj, decimals):
+    if isinstance(obj, dict):
+        return {k: _rounded(v, decimals) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_rounded(v, decimals) for v in obj]
+    if isinstance(obj, float):
+        return round(obj, decimals)
+    return obj
+
+
+def _jsonable(value):
+    if value is None:
+        return None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value

@@ -1,0 +1,147 @@
+"""GeoPackage backend: written once by the build, then read through SQLite.
+
+Writing goes to a temporary file next to the target and is renamed into place only
+when complete, so a failed build never leaves a half-written store. Reading uses
+plain ``sqlite3`` in read-only mode with one connection per thread: point look-ups
+use the GeoPackage R-tree spatial index, attribute look-ups ordinary indexes.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sqlite3
+import tempfile
+import threading
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+
+from ..errors import StoreMissing
+
+# Fixed timestamps make two builds of the same data byte-identical.
+_GDAL_DETERMINISTIC = {"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"}
+
+# Attribute indexes: (table, column list)
+INDEXES = (
+    ("addresses", ("street_key", "hnr", "hnr_suffix")),
+    ("addresses", ("plr_id",)),
+    ("streets", ("street_key",)),
+    ("planungsraeume", ("plr_id",)),
+    ("qm_areas", ("slug",)),
+    ("area_plr", ("area_slug",)),
+    ("area_plr", ("plr_id",)),
+    ("projects", ("area_slug",)),
+    ("places", ("kind",)),
+    ("geojson", ("key",)),
+)
+
+
+def write_geopackage(path, layers: dict[str, gpd.GeoDataFrame], tables: dict[str, pd.DataFrame]) -> None:
+    """Write every layer and table into a new GeoPackage, then move it to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp.gpkg", dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        pyogrio.set_gdal_config_options(_GDAL_DETERMINISTIC)
+        for name, gdf in layers.items():
+            pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", promote_to_multi=False,
+                                    layer_options={"SPATIAL_INDEX": "YES", "FID": "fid"})
+        for name, df in tables.items():
+            pyogrio.write_dataframe(df, tmp, layer=name, driver="GPKG")
+        with sqlite3.connect(tmp) as con:
+            for table, cols in INDEXES:
+                if table in layers or table in tables:
+                    con.execute(f'CREATE INDEX "idx_{table}_{"_".join(cols)}" ON "{table}" ({", ".join(cols)})')
+        con.close()
+        os.replace(tmp, path)
+    except BaseException:
+        for leftover in (tmp, tmp + "-journal", tmp + "-wal"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+        raise
+    finally:
+        pyogrio.set_gdal_config_options({k: None for k in _GDAL_DETERMINISTIC})
+
+
+def decode_geometry(blob: bytes | None):
+    """GeoPackage binary -> shapely geometry (header, optional envelope, then WKB)."""
+    if blob is None:
+        return None
+    flags = blob[3]
+    envelope = (0, 32, 48, 48, 64)[(flags >> 1) & 0b111]
+    if flags & 0b10000:  # empty geometry flag
+        return None
+    return shapely.from_wkb(blob[8 + envelope:])
+
+
+class GeoPackageStore:
+    """Read-only access to a built store."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        if not os.path.exists(self.path):
+            raise StoreMissing(f"no store at {self.path}: run `kiezkarte build` first")
+        self._local = threading.local()
+
+    # -- plumbing
+    def _con(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+            con.row_factory = sqlite3.Row
+            self._local.con = con
+        return con
+
+    def query(self, sql: str, params=()) -> list[dict]:
+        return [dict(r) for r in self._con().execute(sql, params)]
+
+    def scalar(self, sql: str, params=()):
+        row = self._con().execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def tables(self) -> list[str]:
+        return [r["table_name"] for r in self.query("SELECT table_name FROM gpkg_contents ORDER BY table_name")]
+
+    def read_layer(self, name: str) -> gpd.GeoDataFrame | pd.DataFrame:
+        """A whole layer as a (Geo)DataFrame — for builds, exports and tests, not per request."""
+        return pyogrio.read_dataframe(self.path, layer=name, fid_as_index=False)
+
+    @functools.cached_property
+    def street_keys(self) -> list[str]:
+        """Every distinct street key, for 'did you mean' suggestions."""
+        return [r["street_key"] for r in self.query("SELECT DISTINCT street_key FROM streets")]
+
+    # -- metadata
+    def meta(self, key: str):
+        value = self.scalar("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if value is None else json.loads(value)
+
+    def geojson(self, key: str) -> str | None:
+        """Precomputed GeoJSON text (EPSG:4326, simplified) written by the build."""
+        return self.scalar("SELECT body FROM geojson WHERE key = ?", (key,))
+
+    # -- rows
+    def rows(self, table: str, where: str = "", params=(), order: str = "") -> list[dict]:
+        sql = f'SELECT * FROM "{table}"' + (f" WHERE {where}" if where else "") + (f" ORDER BY {order}" if order else "")
+        rows = self.query(sql, params)
+        for r in rows:
+            r.pop("geom", None)
+            r.pop("fid", None)
+        return rows
+
+    def geometry(self, table: str, where: str, params=()):
+        return decode_geometry(self.scalar(f'SELECT geom FROM "{table}" WHERE {where}', params))
+
+    def ids_at(self, table: str, id_column: str, x: float, y: float) -> list[str]:
+        """Ids of the features of ``table`` containing the point, via the R-tree index."""
+        rows = self.query(
+            f'SELECT t.{id_column} AS id, t.geom AS geom FROM "{table}" t JOIN "rtree_{table}_geom" r ON t.fid = r.id '
+            "WHERE r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?", (x, x, y, y))
+        point = shapely.Point(x, y)
+        return sorted(r["id"] for r in rows if (g := decode_geometry(r["geom"])) is not None and g.covers(point))
