@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, jsonify
+from flask import Flask
 
 from .config import load_settings
-from .errors import KiezkarteError
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -22,9 +21,4 @@ def create_app(config: dict | None = None) -> Flask:
 
     from . import web
     web.init_app(app)
-
-    @app.errorhandler(KiezkarteError)
-    def _kiezkarte_error(exc: KiezkarteError):
-        return jsonify({"error": str(exc)}), exc.status
-
     return app

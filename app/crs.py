@@ -9,6 +9,7 @@ with a note. Nothing here is special-cased per file.
 from __future__ import annotations
 
 import math
+import threading
 
 import geopandas as gpd
 from pyproj import CRS, Transformer
@@ -80,12 +81,23 @@ def to_web(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf.to_crs(WEB_CRS)
 
 
+_local = threading.local()  # pyproj transformers are kept per thread
+
+
 def store_to_web_transformer() -> Transformer:
-    return Transformer.from_crs(STORE_CRS, WEB_CRS, always_xy=True)
+    return _transformer(STORE_CRS, WEB_CRS)
 
 
 def web_to_store_transformer() -> Transformer:
-    return Transformer.from_crs(WEB_CRS, STORE_CRS, always_xy=True)
+    return _transformer(WEB_CRS, STORE_CRS)
+
+
+def _transformer(source: CRS, target: CRS) -> Transformer:
+    cache = _local.__dict__.setdefault("transformers", {})
+    key = (source.to_epsg(), target.to_epsg())
+    if key not in cache:
+        cache[key] = Transformer.from_crs(source, target, always_xy=True)
+    return cache[key]
 
 
 def _label(crs) -> str:

@@ -63,3 +63,20 @@ def _jsonable(value):
     if value is pd.NA or value is pd.NaT:
         return None
     return value
+
+
+def feature(properties: dict, geometry, *, feature_id=None, decimals: int = crs.WEB_DECIMALS) -> dict:
+    """One RFC 7946 Feature from a property dict and a shapely geometry in EPSG:25833."""
+    out = {"type": "Feature"}
+    if feature_id is not None:
+        out["id"] = feature_id
+    out["properties"] = {k: _jsonable(v) for k, v in properties.items()}
+    out["geometry"] = None
+    if geometry is not None and not shapely.is_empty(geometry):
+        web = shapely.transform(geometry, _to_web, interleaved=False)
+        out["geometry"] = _rounded(shapely.geometry.mapping(web), decimals)
+    return out
+
+
+def _to_web(x, y):
+    return crs.store_to_web_transformer().transform(x, y)

@@ -75,6 +75,17 @@ def lookup_point(store, *, lon=None, lat=None, x=None, y=None) -> dict:
     return {"found": True, "point": point, **_kiez(store, ids[0], x=x, y=y)}
 
 
+def suggest(store, text: str, limit: int = MAX_SUGGESTIONS) -> list[dict]:
+    """Suggestions as you type: streets, or addresses once a house number is typed."""
+    m = re.match(r"^\s*(?P<street>.*?[^\d\s,])\.?\s+(?P<hnr>\d+)\s*(?P<suffix>[a-zA-Z]?)", text or "")
+    if not m:
+        return suggest_streets(store, text, limit)
+    rows = store.query("SELECT street, hnr, hnr_suffix, plz, ortsteil, plr_id FROM addresses "
+                       "WHERE street_key = ? AND hnr LIKE ? ORDER BY length(hnr), hnr, hnr_suffix, plz LIMIT ?",
+                       (name_key(m.group("street")), m.group("hnr") + "%", limit))
+    return [{"label": f"{r['street']} {r['hnr']}{r['hnr_suffix']}, {r['plz']} {r['ortsteil']}", **r} for r in rows]
+
+
 def suggest_streets(store, text: str, limit: int = MAX_SUGGESTIONS) -> list[dict]:
     """Streets starting with what was typed, else the closest spellings."""
     key = name_key(re.sub(r"\d.*$", "", text or ""))

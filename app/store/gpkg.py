@@ -135,6 +135,22 @@ class GeoPackageStore:
             r.pop("fid", None)
         return rows
 
+    def features(self, table: str, where: str = "", params=(), order: str = "", limit: int | None = None):
+        """Rows with their geometry: [(properties, shapely geometry in EPSG:25833 or None)]."""
+        sql = (f'SELECT * FROM "{table}"' + (f" WHERE {where}" if where else "") + (f" ORDER BY {order}" if order else "")
+               + (f" LIMIT {int(limit)}" if limit else ""))
+        out = []
+        for row in self.query(sql, params):
+            geom = decode_geometry(row.pop("geom", None))
+            row.pop("fid", None)
+            out.append((row, geom))
+        return out
+
+    def fids_in_bbox(self, table: str, minx: float, miny: float, maxx: float, maxy: float) -> str:
+        """SQL sub-select of the fids whose bounding box meets the box (R-tree index)."""
+        return (f'SELECT id FROM "rtree_{table}_geom" WHERE maxx >= {float(minx)} AND minx <= {float(maxx)} '
+                f"AND maxy >= {float(miny)} AND miny <= {float(maxy)}")
+
     def geometry(self, table: str, where: str, params=()):
         return decode_geometry(self.scalar(f'SELECT geom FROM "{table}" WHERE {where}', params))
 

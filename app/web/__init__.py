@@ -1,9 +1,11 @@
 """The web layer: thin views over the store."""
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Blueprint, Flask, current_app, jsonify
 
 from ..store import Store, open_store
+
+ops = Blueprint("ops", __name__)
 
 
 def get_store() -> Store:
@@ -15,6 +17,16 @@ def get_store() -> Store:
     return store
 
 
+@ops.get("/healthz")
+def healthz():
+    """Cheap liveness and store check (also the baseline of the request benchmarks)."""
+    store = get_store()
+    return jsonify({"status": "ok", "store": "reachable" if store.scalar("SELECT 1") == 1 else "unreachable"})
+
+
 def init_app(app: Flask) -> None:
-    from . import api
+    from . import api, errors, http
+    errors.init_app(app)
+    http.init_app(app)
+    app.register_blueprint(ops)
     app.register_blueprint(api.bp)

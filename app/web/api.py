@@ -1,12 +1,87 @@
-"""JSON API: thin views that parse the request, call one function and answer."""
+"""JSON API (EPSG:4326, RFC 7946, application/geo+json): parse, call one function, answer."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify, request, url_for
 
-from .. import lookup
+from .. import catalog, crs, geojson, lookup, queries
+from ..errors import BadRequest, NotFound
 from . import get_store
+from .http import text_response
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+GEOJSON = "application/geo+json"
+
+
+def _collection(features: list[dict], *layer_ids: str):
+    body = {"type": "FeatureCollection", "attribution": catalog.attributions(*layer_ids), "features": features}
+    response = jsonify(body)
+    response.mimetype = GEOJSON
+    return response
+
+
+def _feature(body: dict):
+    response = jsonify(body)
+    response.mimetype = GEOJSON
+    return response
+
+
+def _stored(key: str):
+    body = get_store().geojson(key)
+    if body is None:
+        raise NotFound(f"layer '{key}' is not in the store; rebuild it")
+    return text_response(body, GEOJSON, max_age=3600)
+
+
+@bp.get("/")
+def index():
+    return jsonify({"endpoints": {
+        "areas": url_for(".areas"), "area": "/api/areas/<slug>",
+        "planungsraeume": url_for(".planungsraeume"), "planungsraum": "/api/planungsraeume/<plr_id>",
+        "projects": url_for(".projects") + "?area=<slug>&fund=<fund>", "places": url_for(".places") + "?kind=kita,school&bbox=w,s,e,n",
+        "bezirke": url_for(".bezirke"), "lookup": url_for(".lookup_view") + "?address=… or ?lat=…&lon=…",
+        "suggest": url_for(".suggest") + "?q=…", "indicators": url_for(".indicator_list"), "layers": url_for(".layers")}})
+
+
+@bp.get("/areas")
+def areas():
+    return _stored("qm_areas")
+
+
+@bp.get("/areas/<slug>")
+def area(slug):
+    row, geom = queries.area_detail(get_store(), slug)
+    return _feature(geojson.feature(row, geom, feature_id=slug))
+
+
+@bp.get("/planungsraeume")
+def planungsraeume():
+    return _stored("planungsraeume")
+
+
+@bp.get("/planungsraeume/<plr_id>")
+def planungsraum(plr_id):
+    row, geom = queries.planungsraum(get_store(), plr_id)
+    return _feature(geojson.feature(row, geom, feature_id=plr_id))
+
+
+@bp.get("/bezirke")
+def bezirke():
+    return _stored("bezirke")
+
+
+@bp.get("/projects")
+def projects():
+    rows = queries.projects(get_store(), area_slug=request.args.get("area") or None, fund=request.args.get("fund") or None)
+    return _collection([geojson.feature(r, g, feature_id=r["id"]) for r, g in rows], "projects")
+
+
+@bp.get("/places")
+def places():
+    kinds = [k for k in request.args.get("kind", "").split(",") if k]
+    bbox = _bbox(request.args.get("bbox"))
+    rows = queries.places(get_store(), kinds, bbox)
+    layers = sorted({queries.PLACE_LAYER[k] for k in kinds})
+    return _collection([geojson.feature(r, g, feature_id=r["id"]) for r, g in rows], *layers)
 
 
 @bp.get("/lookup")
@@ -16,3 +91,39 @@ def lookup_view():
     if "address" in args:
         return jsonify(lookup.lookup_address(store, args["address"]))
     return jsonify(lookup.lookup_point(store, lon=args.get("lon"), lat=args.get("lat"), x=args.get("x"), y=args.get("y")))
+
+
+@bp.get("/suggest")
+def suggest():
+    q = request.args.get("q", "")
+    if len(q) > 200:
+        raise BadRequest("q too long (at most 200 characters)")
+    return jsonify({"query": q, "suggestions": lookup.suggest(get_store(), q)})
+
+
+@bp.get("/indicators")
+def indicator_list():
+    return jsonify({"indicators": queries.indicator_definitions()})
+
+
+@bp.get("/layers")
+def layers():
+    return jsonify({"layers": [layer.as_dict() for layer in catalog.LAYERS]})
+
+
+def _bbox(text: str | None):
+    """'west,south,east,north' in lon/lat -> the part of it inside Berlin, in EPSG:25833."""
+    if not text:
+        return None
+    try:
+        west, south, east, north = (float(v) for v in text.split(","))
+    except ValueError:
+        raise BadRequest("bbox must be four numbers: west,south,east,north (lon/lat)") from None
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise BadRequest("bbox must be west,south,east,north (lon/lat) with west < east and south < north")
+    b_west, b_south, b_east, b_north = crs.BERLIN_LONLAT
+    west, south, east, north = max(west, b_west), max(south, b_south), min(east, b_east), min(north, b_north)
+    if west >= east or south >= north:
+        return (0.0, 0.0, 0.0, 0.0)  # the box misses Berlin: nothing to find
+    xs, ys = crs.web_to_store_transformer().transform([west, east, west, east], [south, south, north, north])
+    return (min(xs), min(ys), max(xs), max(ys))

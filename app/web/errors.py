@@ -1,0 +1,32 @@
+"""Errors rendered once: JSON for /api and /healthz, an HTML page for everything else."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from ..errors import KiezkarteError
+
+JSON_PREFIXES = ("/api", "/healthz")
+_html_renderer = None
+
+
+def set_html_renderer(render) -> None:
+    """Pages register how an error looks as HTML: render(status, message) -> response."""
+    global _html_renderer
+    _html_renderer = render
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(KiezkarteError)
+    def _kiezkarte_error(exc: KiezkarteError):
+        return _render(exc.status, str(exc))
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        return _render(exc.code or 500, exc.description or exc.name)
+
+
+def _render(status: int, message: str):
+    if request.path.startswith(JSON_PREFIXES) or _html_renderer is None:
+        return jsonify({"error": message}), status
+    return _html_renderer(status, message)
