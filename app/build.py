@@ -207,8 +207,9 @@ def _web_geojson(layers: dict) -> pd.DataFrame:
                  "mss_status", "green_m2_per_resident", "qm_areas"]
     area_props = ["slug", "short_name", "name", "bezirk", "status", "status_group", "start_year", "end_year",
                   "boundary_basis"]
+    plr = layers["planungsraeume"].assign(green_m2_per_resident=layers["planungsraeume"]["green_m2_per_resident"].round(1))
     bodies = {
-        "planungsraeume": geojson.feature_collection(layers["planungsraeume"], plr_props, id_column="plr_id",
+        "planungsraeume": geojson.feature_collection(plr, plr_props, id_column="plr_id",
                                                      simplify_m=WEB_SIMPLIFY_M, decimals=5),
         "qm_areas": geojson.feature_collection(layers["qm_areas"], area_props, id_column="slug",
                                                simplify_m=WEB_SIMPLIFY_M / 4),

@@ -12,6 +12,7 @@ import math
 import threading
 
 import geopandas as gpd
+import shapely
 from pyproj import CRS, Transformer
 
 from .errors import SourceError
@@ -107,3 +108,18 @@ def _label(crs) -> str:
 
 def _fmt(bounds) -> str:
     return "(" + ", ".join(f"{v:.6g}" for v in bounds) + ")"
+
+
+def lonlat_box_in_store_crs(bbox):
+    """A lon/lat box (west, south, east, north), clipped to Berlin, as a polygon in EPSG:25833.
+
+    None when the box misses Berlin. Edges are densified so the polygon follows the
+    box's curved image in metres.
+    """
+    west, south, east, north = bbox
+    b_west, b_south, b_east, b_north = BERLIN_LONLAT
+    west, south, east, north = max(west, b_west), max(south, b_south), min(east, b_east), min(north, b_north)
+    if west >= east or south >= north:
+        return None
+    box = shapely.segmentize(shapely.box(west, south, east, north), max((east - west), (north - south)) / 16)
+    return shapely.transform(box, lambda x, y: web_to_store_transformer().transform(x, y), interleaved=False)

@@ -5,7 +5,7 @@ be rendered as HTML and as JSON. Errors carry their HTTP status.
 """
 from __future__ import annotations
 
-from . import catalog, indicators
+from . import catalog, crs, indicators
 from .errors import AreaNotFound, BadRequest, PlanungsraumNotFound
 
 PLACE_KINDS = ("green_space", "kita", "school", "youth_centre", "drinking_fountain", "cool_room",
@@ -69,14 +69,21 @@ def projects(store, *, area_slug: str | None = None, fund: str | None = None) ->
     return store.features("projects", " AND ".join(where), params, order="area_slug, start_year DESC, title")
 
 
-def places(store, kinds: list[str], bbox_25833=None) -> list[tuple[dict, object]]:
+def places(store, kinds: list[str], bbox_lonlat=None) -> list[tuple[dict, object]]:
+    """Named points of the given kinds, inside a lon/lat box if one is given."""
     unknown = [k for k in kinds if k not in PLACE_KINDS]
     if unknown or not kinds:
         raise BadRequest(f"kind must be one or more of {', '.join(PLACE_KINDS)}")
     where = f"kind IN ({', '.join('?' * len(kinds))})"
-    if bbox_25833 is not None:
-        where += f" AND fid IN ({store.fids_in_bbox('places', *bbox_25833)})"
+    box = None
+    if bbox_lonlat is not None:
+        box = crs.lonlat_box_in_store_crs(bbox_lonlat)
+        if box is None:
+            return []
+        where += f" AND fid IN ({store.fids_in_bbox('places', *box.bounds)})"
     rows = store.features("places", where, kinds, order="kind, name", limit=MAX_PLACES + 1)
+    if box is not None:
+        rows = [(r, g) for r, g in rows if box.covers(g)]
     if len(rows) > MAX_PLACES:
         raise BadRequest(f"more than {MAX_PLACES} places: narrow the bbox or the kinds")
     return rows

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, url_for
 
-from .. import catalog, crs, geojson, lookup, queries
+from .. import catalog, geojson, lookup, queries
 from ..errors import BadRequest, NotFound
 from . import get_store
 from .http import text_response
@@ -112,7 +112,7 @@ def layers():
 
 
 def _bbox(text: str | None):
-    """'west,south,east,north' in lon/lat -> the part of it inside Berlin, in EPSG:25833."""
+    """'west,south,east,north' in lon/lat, checked."""
     if not text:
         return None
     try:
@@ -121,9 +121,4 @@ def _bbox(text: str | None):
         raise BadRequest("bbox must be four numbers: west,south,east,north (lon/lat)") from None
     if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
         raise BadRequest("bbox must be west,south,east,north (lon/lat) with west < east and south < north")
-    b_west, b_south, b_east, b_north = crs.BERLIN_LONLAT
-    west, south, east, north = max(west, b_west), max(south, b_south), min(east, b_east), min(north, b_north)
-    if west >= east or south >= north:
-        return (0.0, 0.0, 0.0, 0.0)  # the box misses Berlin: nothing to find
-    xs, ys = crs.web_to_store_transformer().transform([west, east, west, east], [south, south, north, north])
-    return (min(xs), min(ys), max(xs), max(ys))
+    return west, south, east, north
