@@ -20,7 +20,7 @@ from . import catalog, geojson, indicators, qm, sources, spatial
 from .errors import SourceError
 from .names import name_key
 from .projects import locate_projects, precision_counts
-from .store import write_store
+from .store import planner, write_store
 
 OFFICIAL_AREAS_DIR = "qm_official"  # under the raw folder; written by `kiezkarte import-areas`
 WEB_SIMPLIFY_M = 20  # below a pixel at city zoom
@@ -38,8 +38,12 @@ class BuildReport:
         return "\n".join(lines)
 
 
-def build(raw_dir, store_url, official_areas: Path | None = None) -> BuildReport:
-    """Build the store at ``store_url`` from ``raw_dir``; nothing is written on error."""
+def build(raw_dir, store_url, official_areas: Path | None = None, planner_url: str | None = None) -> BuildReport:
+    """Build the store at ``store_url`` from ``raw_dir``; nothing is written on error.
+
+    The research projects go to the built store as ``research_projects`` and seed the
+    planner store (``planner_url``, default beside the store), which keeps edits.
+    """
     started = time.perf_counter()
     raw = Path(raw_dir)
     report = BuildReport()
@@ -75,7 +79,7 @@ def build(raw_dir, store_url, official_areas: Path | None = None) -> BuildReport
         "bezirksregionen": sources.bezirksregionen(raw, notes),
         "prognoseraeume": sources.prognoseraeume(raw, notes),
         "qm_areas": areas,
-        "projects": projects,
+        "research_projects": projects,
         "places": places,
         "milieuschutz": sources.milieuschutz(raw, notes),
     }
@@ -98,6 +102,8 @@ def build(raw_dir, store_url, official_areas: Path | None = None) -> BuildReport
         "meta": pd.DataFrame({"key": ["counts"], "value": [json.dumps(report.counts, ensure_ascii=False)]}),
     }
     write_store(store_url, layers, tables)
+    added = planner.ensure(planner_url or planner.default_path(store_url), projects)
+    report.counts["projects_added_to_planner_store"] = added
     report.seconds = time.perf_counter() - started
     return report
 

@@ -23,6 +23,9 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("STORE", str(REPO_ROOT / "geodata" / "kiezkarte.gpkg"),
             "Where the built store lives: a GeoPackage path (the default)."),
+    Setting("PLANNER_STORE", "",
+            "The planners' GeoPackage (projects, accounts, audit log), kept apart so rebuilds never touch it. "
+            "Empty: '<store>-planner.gpkg' beside the store."),
     Setting("RAW_DIR", str(REPO_ROOT / "geodata" / "raw"),
             "Folder of the official raw files (one sub-folder per dataset, each with a PROVENANCE.md)."),
     Setting("TILE_URL", "",

@@ -78,7 +78,7 @@ def test_area_indicators_sit_next_to_berlin(store):
 
 
 def test_project_locations_are_never_invented(store, built):
-    projects = store.read_layer("projects")
+    projects = store.read_layer("research_projects")
     counts = built[1].counts["project_location_precision"]
     assert sum(counts.values()) == len(projects) == 61
     assert projects.loc[projects["location_precision"] == "none"].geometry.isna().all()

@@ -5,13 +5,16 @@ replaces a store atomically. Today one backend: a GeoPackage file.
 """
 from __future__ import annotations
 
+from . import planner
 from .gpkg import GeoPackageStore, write_geopackage
 
 Store = GeoPackageStore
 
 
-def open_store(url: str) -> Store:
-    return GeoPackageStore(_path(url))
+def open_store(url: str, planner_url: str | None = None) -> Store:
+    """The read store; the planner store beside it is attached (default: ``<store>-planner.gpkg``)."""
+    path = _path(url)
+    return GeoPackageStore(path, _path(planner_url) if planner_url else planner.default_path(path))
 
 
 def write_store(url: str, layers: dict, tables: dict) -> None:

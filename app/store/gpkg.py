@@ -21,6 +21,7 @@ import pyogrio
 import shapely
 
 from ..errors import StoreMissing
+from .geometry import decode as decode_geometry
 
 # Fixed timestamps make two builds of the same data byte-identical.
 _GDAL_DETERMINISTIC = {"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"}
@@ -34,7 +35,7 @@ INDEXES = (
     ("qm_areas", ("slug",)),
     ("area_plr", ("area_slug",)),
     ("area_plr", ("plr_id",)),
-    ("projects", ("area_slug",)),
+    ("research_projects", ("area_slug",)),
     ("places", ("kind",)),
     ("geojson", ("key",)),
 )
@@ -69,22 +70,19 @@ def write_geopackage(path, layers: dict[str, gpd.GeoDataFrame], tables: dict[str
         pyogrio.set_gdal_config_options({k: None for k in _GDAL_DETERMINISTIC})
 
 
-def decode_geometry(blob: bytes | None):
-    """GeoPackage binary -> shapely geometry (header, optional envelope, then WKB)."""
-    if blob is None:
-        return None
-    flags = blob[3]
-    envelope = (0, 32, 48, 48, 64)[(flags >> 1) & 0b111]
-    if flags & 0b10000:  # empty geometry flag
-        return None
-    return shapely.from_wkb(blob[8 + envelope:])
+PLANNER_LAYERS = ("projects", "users", "audit_log", "sign_in_failures")
 
 
 class GeoPackageStore:
-    """Read-only access to a built store."""
+    """Read access to a built store, with the planner store attached.
 
-    def __init__(self, path):
+    The planner GeoPackage (projects, accounts, audit log) is attached to every read
+    connection, so ``projects`` resolves to its table without a prefix.
+    """
+
+    def __init__(self, path, planner_path=None):
         self.path = str(path)
+        self.planner_path = str(planner_path) if planner_path else None
         if not os.path.exists(self.path):
             raise StoreMissing(f"no store at {self.path}: run `kiezkarte build` first")
         self._local = threading.local()
@@ -95,6 +93,8 @@ class GeoPackageStore:
         if con is None:
             con = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
             con.row_factory = sqlite3.Row
+            if self.planner_path and os.path.exists(self.planner_path):
+                con.execute("ATTACH DATABASE ? AS planner", (f"file:{self.planner_path}",))
             self._local.con = con
         return con
 
@@ -110,7 +110,8 @@ class GeoPackageStore:
 
     def read_layer(self, name: str) -> gpd.GeoDataFrame | pd.DataFrame:
         """A whole layer as a (Geo)DataFrame — for builds, exports and tests, not per request."""
-        return pyogrio.read_dataframe(self.path, layer=name, fid_as_index=False)
+        path = self.planner_path if name in PLANNER_LAYERS and self.planner_path else self.path
+        return pyogrio.read_dataframe(path, layer=name, fid_as_index=False)
 
     @functools.cached_property
     def street_keys(self) -> list[str]:

@@ -1,18 +1,24 @@
 """The web layer: thin views over the store."""
 from __future__ import annotations
 
+import os
+
 from flask import Blueprint, Flask, current_app, jsonify
 
-from ..store import Store, open_store
+from ..store import Store, open_store, planner
 
 ops = Blueprint("ops", __name__)
 
 
 def get_store() -> Store:
-    """The app's store, opened once per process on first use."""
+    """The app's store, opened once per process on first use (seeding the planner store if new)."""
     store = current_app.extensions.get("kiezkarte_store")
     if store is None:
-        store = open_store(current_app.config["STORE"])
+        config = current_app.config
+        planner_path = config["PLANNER_STORE"] or planner.default_path(config["STORE"])
+        store = open_store(config["STORE"], planner_path)
+        if not os.path.exists(planner_path):
+            planner.ensure(planner_path, store.read_layer("research_projects"))
         current_app.extensions["kiezkarte_store"] = store
     return store
 
