@@ -110,6 +110,9 @@ def _fmt(bounds) -> str:
     return "(" + ", ".join(f"{v:.6g}" for v in bounds) + ")"
 
 
+EMPTY_BOX = shapely.Polygon()
+
+
 def lonlat_box_in_store_crs(bbox):
     """A lon/lat box (west, south, east, north), clipped to Berlin, as a polygon in EPSG:25833.
 

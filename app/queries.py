@@ -5,8 +5,11 @@ be rendered as HTML and as JSON. Errors carry their HTTP status.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from . import catalog, crs, indicators
 from .errors import AreaNotFound, BadRequest, PlanungsraumNotFound
+from .project_filter import ProjectFilter
 
 PLACE_KINDS = ("green_space", "kita", "school", "youth_centre", "drinking_fountain", "cool_room",
                "water_playground", "care_home", "pharmacy")
@@ -57,16 +60,21 @@ def planungsraum(store, plr_id: str) -> tuple[dict, object]:
     return row, geom
 
 
-def projects(store, *, area_slug: str | None = None, fund: str | None = None) -> list[tuple[dict, object]]:
-    where, params = [], []
+def projects(store, flt: ProjectFilter | None = None, *, area_slug: str | None = None) -> list[tuple[dict, object]]:
+    """Projects matching the filter, with their points (None where not located)."""
+    flt = flt or ProjectFilter()
     if area_slug:
-        area(store, area_slug)  # 404 for an unknown area
-        where.append("area_slug = ?")
-        params.append(area_slug)
-    if fund:
-        where.append("fund = ?")
-        params.append(fund)
-    return store.features("projects", " AND ".join(where), params, order="area_slug, start_year DESC, title")
+        flt = replace(flt, area=area_slug)
+    if flt.area:
+        area(store, flt.area)  # 404 for an unknown area
+    where, params = flt.sql()
+    box = flt.store_box()
+    if box is not None:
+        where = " AND ".join(w for w in (where, f"fid IN ({store.fids_in_bbox('projects', *(box.bounds or (0, 0, 0, 0)))})") if w)
+    rows = store.features("projects", where, params, order="area_slug, start_year DESC, title")
+    if box is not None:
+        rows = [(r, g) for r, g in rows if g is not None and box.covers(g)]
+    return rows
 
 
 def places(store, kinds: list[str], bbox_lonlat=None) -> list[tuple[dict, object]]:

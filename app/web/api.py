@@ -5,6 +5,7 @@ from flask import Blueprint, jsonify, request, url_for
 
 from .. import catalog, geojson, lookup, queries
 from ..errors import BadRequest, NotFound
+from ..project_filter import ProjectFilter
 from . import get_store
 from .http import text_response
 
@@ -71,7 +72,7 @@ def bezirke():
 
 @bp.get("/projects")
 def projects():
-    rows = queries.projects(get_store(), area_slug=request.args.get("area") or None, fund=request.args.get("fund") or None)
+    rows = queries.projects(get_store(), ProjectFilter.from_args(request.args))
     return _collection([geojson.feature(r, g, feature_id=r["id"]) for r, g in rows], "projects")
 
 
