@@ -32,6 +32,16 @@ def main(argv=None) -> int:
     p = sub.add_parser("import-areas", help="replace approximate QM boundaries by official ones (GeoJSON, GPKG, zipped SHP)")
     p.add_argument("file", type=Path)
 
+    p = sub.add_parser("import-projects", help="import projects from CSV, GeoJSON, GeoPackage or zipped Shapefile")
+    p.add_argument("file", type=Path)
+    p.add_argument("--dry-run", action="store_true", help="report row by row what would happen; write nothing")
+    p.add_argument("--crs", help="CRS of x/y or WKT columns in a CSV (default: detected from the coordinates)")
+    p.add_argument("--user", default=os.environ.get("USER", "cli"), help="name written to the audit log")
+
+    p = sub.add_parser("add-user", help="create a planner account (password from stdin or a prompt)")
+    p.add_argument("username")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+
     p = sub.add_parser("serve", help="serve the site")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)
@@ -88,6 +98,34 @@ def cmd_import_areas(args, settings) -> int:
     return 0
 
 
+def cmd_import_projects(args, settings) -> int:
+    from .importer import import_projects
+    from .store import open_planner, open_store
+    planner = open_planner(settings["STORE"], settings["PLANNER_STORE"] or None)
+    store = open_store(settings["STORE"], planner.path)
+    report = import_projects(args.file, store, planner, username=f"cli:{args.user}", dry_run=args.dry_run,
+                             crs=args.crs, max_bytes=int(settings["MAX_UPLOAD_BYTES"]))
+    print(report.as_text())
+    return 0 if not report.errors else 1
+
+
+def cmd_add_user(args, settings) -> int:
+    import getpass
+
+    from .accounts import add_user
+    from .store import open_planner
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.username}: ")
+        if getpass.getpass("again: ") != password:
+            print("kiezkarte add-user: the passwords differ", file=sys.stderr)
+            return 1
+    add_user(open_planner(settings["STORE"], settings["PLANNER_STORE"] or None), args.username, password)
+    print(f"planner account '{args.username}' created")
+    return 0
+
+
 def cmd_serve(args, settings) -> int:
     from . import create_app
     app = create_app()
@@ -95,7 +133,8 @@ def cmd_serve(args, settings) -> int:
     return 0
 
 
-COMMANDS = {"build": cmd_build, "lookup": cmd_lookup, "import-areas": cmd_import_areas, "serve": cmd_serve}
+COMMANDS = {"build": cmd_build, "lookup": cmd_lookup, "import-areas": cmd_import_areas,
+            "import-projects": cmd_import_projects, "add-user": cmd_add_user, "serve": cmd_serve}
 
 if __name__ == "__main__":
     raise SystemExit(main())

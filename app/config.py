@@ -34,6 +34,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TILE_ATTRIBUTION", "",
             "Attribution shown for the basemap tiles (required when TILE_URL is set)."),
     Setting("DEFAULT_LOCALE", "de", "Language of pages when the visitor chose none (de or en)."),
+    Setting("MAX_UPLOAD_BYTES", 20_000_000, "Largest file accepted by imports and uploads, in bytes."),
     Setting("SECRET_KEY", "",
             "Signs session cookies. Set it in the environment for any deployment; "
             "empty means a random key per process."),

@@ -14,9 +14,11 @@ from . import crs
 from .errors import BadRequest
 from .names import name_key
 
+# The house number is the last number before an optional postcode; street names may
+# contain digits themselves ("Privatstraße 2 14", "Straße 101 5").
 _ADDRESS = re.compile(
-    r"^\s*(?:(?P<plz1>\d{5})\s+)?(?P<street>.*?[^\d\s,])\.?\s*(?P<hnr>\d+)\s*(?P<suffix>[a-zA-Z])?\b"
-    r"\s*(?:,?\s*(?P<plz2>\d{5}))?(?:\s*,?\s*berlin)?\s*$", re.IGNORECASE)
+    r"^\s*(?:(?P<plz1>\d{5})\s+)?(?P<street>.*?\D)\.?\s*(?P<hnr>\d+)\s*(?P<suffix>[a-zA-Z])?"
+    r"(?:\s*,?\s*(?P<plz2>\d{5}))?(?:\s*,?\s*berlin)?\s*$", re.IGNORECASE)
 MAX_SUGGESTIONS = 8
 
 

@@ -1,0 +1,235 @@
+"""Importing projects: every format, row-by-row reports, all or nothing, updates by id.
+
+Project titles here are test inputs made up by the tests; the addresses and
+coordinates come from the real shipped address table and Planungsräume.
+"""
+import json
+import zipfile
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import Point
+
+from app.importer import import_projects
+from app.store import open_planner, open_store
+from app.errors import SourceError
+from tests.conftest import RAW_DIR
+
+
+@pytest.fixture()
+def stores(built, tmp_path):
+    planner = open_planner(built[0], tmp_path / "planner.gpkg")
+    return open_store(built[0], planner.path), planner
+
+
+@pytest.fixture(scope="module")
+def addresses():
+    table = pd.read_csv(RAW_DIR / "adressen_plr" / "adressen.csv.gz", dtype=str, keep_default_na=False)
+    return table[table["hnr_zusatz"] == ""].sample(100, random_state=4)
+
+
+def address_csv(addresses, path, *, bad_row: int | None = None, sep=",", encoding="utf-8"):
+    rows = []
+    for i, a in enumerate(addresses.itertuples()):
+        rows.append({"id": f"test-{i}", "title": f"Testprojekt {i}", "fund": "Baufonds" if i % 2 else "Projektfonds",
+                     "handlungsfeld": "Bildung", "start_year": 2020, "end_year": 2023, "cost_eur": 1000 + i,
+                     "address": f"{a.str_name} {a.hnr}, {a.plz}"})
+    if bad_row is not None:
+        rows[bad_row]["fund"] = "Goldfonds"
+    pd.DataFrame(rows).to_csv(path, index=False, sep=sep, encoding=encoding)
+    return path
+
+
+def project_count(store):
+    return store.scalar("SELECT count(*) FROM projects")
+
+
+def audit_count(store):
+    return store.scalar("SELECT count(*) FROM audit_log")
+
+
+def test_100_rows_with_one_bad_row_create_nothing_and_name_row_and_field(stores, addresses, tmp_path):
+    store, planner = stores
+    before, audit_before = project_count(store), audit_count(store)
+    report = import_projects(address_csv(addresses, tmp_path / "p.csv", bad_row=41), store, planner, username="t")
+    assert report.errors == [(43, "fund", report.errors[0][2])]  # data row 41 is line 43 (header = line 1)
+    assert "Goldfonds" in report.errors[0][2]
+    assert not report.committed
+    assert project_count(store) == before and audit_count(store) == audit_before
+
+
+def test_import_then_reimport_changes_nothing(stores, addresses, tmp_path):
+    store, planner = stores
+    path = address_csv(addresses, tmp_path / "p.csv")
+    before = project_count(store)
+    first = import_projects(path, store, planner, username="t")
+    assert first.committed and first.counts["create"] == 100
+    assert project_count(store) == before + 100
+    audit = audit_count(store)
+    again = import_projects(path, store, planner, username="t")
+    assert again.counts == {"create": 0, "update": 0, "unchanged": 100, "error": 0}
+    assert project_count(store) == before + 100 and audit_count(store) == audit
+
+
+def test_addresses_are_placed_in_their_planungsraum(stores, addresses, tmp_path):
+    store, planner = stores
+    import_projects(address_csv(addresses, tmp_path / "p.csv"), store, planner, username="t")
+    rows = {r["id"]: r for r in store.rows("projects", "id LIKE 'test-%'")}
+    for i, a in enumerate(addresses.itertuples()):
+        assert rows[f"test-{i}"]["plr_id"] == a.PLR_ID
+        assert rows[f"test-{i}"]["location_precision"] == "planungsraum"
+
+
+def test_a_changed_row_is_an_update_with_before_and_after_in_the_audit_log(stores, addresses, tmp_path):
+    store, planner = stores
+    path = address_csv(addresses.head(3), tmp_path / "p.csv")
+    import_projects(path, store, planner, username="anna")
+    frame = pd.read_csv(path)
+    frame.loc[1, "cost_eur"] = 99999
+    frame.to_csv(path, index=False)
+    report = import_projects(path, store, planner, username="ben")
+    assert [r.action for r in report.rows] == ["unchanged", "update", "unchanged"]
+    entry = store.rows("audit_log", "project_id = ? AND action = 'update'", ("test-1",))[0]
+    assert entry["username"] == "ben"
+    assert json.loads(entry["before"])["cost_eur"] == 1001 and json.loads(entry["after"])["cost_eur"] == 99999
+
+
+def test_dry_run_reports_but_writes_nothing(stores, addresses, tmp_path):
+    store, planner = stores
+    before = project_count(store)
+    report = import_projects(address_csv(addresses.head(5), tmp_path / "p.csv"), store, planner, username="t",
+                             dry_run=True)
+    assert report.counts["create"] == 5 and not report.committed
+    assert project_count(store) == before
+
+
+def test_excel_style_csv_semicolons_decimal_commas_windows_1252(stores, tmp_path):
+    store, planner = stores
+    text = ("Titel;Fonds;Handlungsfeld;Kosten;lat;lon\n"
+            "Spielplatz am Weiher für Groß und Klein;Baufonds;Öffentlicher Raum;1.234.567,50;52,5416;13,3413\n")
+    path = tmp_path / "excel.csv"
+    path.write_bytes(text.encode("cp1252"))
+    report = import_projects(path, store, planner, username="t")
+    assert report.committed, report.as_text()
+    row = store.rows("projects", "id = ?", (report.rows[0].id,))[0]
+    assert row["title"] == "Spielplatz am Weiher für Groß und Klein"
+    assert row["cost_eur"] == 1234567.5 and row["location_precision"] == "exact"
+    assert row["handlungsfelder"] == "Öffentlicher Raum"
+
+
+def test_utm_coordinates_and_wkt(stores, tmp_path):
+    store, planner = stores
+    plr = gpd.read_file(RAW_DIR / "lor2021_planungsraeume" / "lor_planungsraeume_2021.shp").set_index("PLR_ID")
+    p = plr.loc["01200517"].geometry.representative_point()
+    q = plr.loc["08100415"].geometry.representative_point()
+    path = tmp_path / "utm.csv"
+    pd.DataFrame([{"title": "A", "x": p.x, "y": p.y}, {"title": "B", "wkt": q.wkt}]).to_csv(path, index=False)
+    report = import_projects(path, store, planner, username="t")
+    assert report.committed, report.as_text()
+    got = {r["title"]: r for r in store.rows("projects", "title IN ('A', 'B')")}
+    assert got["A"]["plr_id"] == "01200517" and got["A"]["area_slug"] == "beusselstrasse"
+    assert got["B"]["plr_id"] == "08100415"
+
+
+@pytest.mark.parametrize("row,field,reason", [
+    ({"title": "x", "lat": 13.4, "lon": 52.5}, "lat", "swapped"),
+    ({"title": "x", "lat": 48.85, "lon": 2.35}, "lat", "outside Berlin"),
+    ({"title": "x", "handlungsfeld": "Raumfahrt"}, "handlungsfeld", "unknown Handlungsfeld"),
+    ({"title": "x", "cost_eur": "1e15"}, "cost_eur", "between"),
+    ({"title": "x", "start_year": 2020, "end_year": 2010}, "end_year", "before"),
+    ({"title": "", "fund": "Baufonds"}, "title", "missing"),
+    ({"title": "x", "qm_area": "Atlantis"}, "qm_area", "no QM area"),
+])
+def test_bad_rows_name_their_field(stores, tmp_path, row, field, reason):
+    store, planner = stores
+    path = tmp_path / "bad.csv"
+    pd.DataFrame([row]).to_csv(path, index=False)
+    report = import_projects(path, store, planner, username="t")
+    assert not report.committed
+    assert any(r == 2 and f == field and reason in why for r, f, why in report.errors), report.errors
+
+
+def test_duplicate_ids_in_one_file(stores, tmp_path):
+    store, planner = stores
+    path = tmp_path / "dup.csv"
+    pd.DataFrame([{"id": "x1", "title": "a"}, {"id": "x1", "title": "b"}]).to_csv(path, index=False)
+    report = import_projects(path, store, planner, username="t")
+    assert report.errors == [(3, "id", "duplicate id 'x1' (also in row 2)")]
+
+
+def vector_fixture(tmp_path):
+    plr = gpd.read_file(RAW_DIR / "lor2021_planungsraeume" / "lor_planungsraeume_2021.shp").set_index("PLR_ID")
+    points = [plr.loc[i].geometry.representative_point() for i in ("01200518", "08100416")]
+    return gpd.GeoDataFrame({"id": ["v1", "v2"], "title": ["Vektor 1", "Vektor 2"], "fund": ["Baufonds", "Aktionsfonds"]},
+                            geometry=points, crs=25833)
+
+
+@pytest.mark.parametrize("kind", ["geojson", "gpkg", "zip"])
+def test_vector_formats(stores, tmp_path, kind):
+    store, planner = stores
+    gdf = vector_fixture(tmp_path)
+    if kind == "geojson":
+        path = tmp_path / "p.geojson"
+        gdf.to_crs(4326).to_file(path, driver="GeoJSON")
+    elif kind == "gpkg":
+        path = tmp_path / "p.gpkg"
+        gdf.to_file(path, driver="GPKG")
+    else:
+        (tmp_path / "shp").mkdir()
+        gdf.to_file(tmp_path / "shp" / "p.shp")
+        path = tmp_path / "p.zip"
+        with zipfile.ZipFile(path, "w") as z:
+            for f in (tmp_path / "shp").iterdir():
+                z.write(f, f.name)
+    report = import_projects(path, store, planner, username="t")
+    assert report.committed, report.as_text()
+    got = {r["id"]: r for r in store.rows("projects", "id IN ('v1', 'v2')")}
+    assert got["v1"]["plr_id"] == "01200518" and got["v2"]["fund"] == "Aktionsfonds"
+    assert got["v1"]["location_precision"] == "exact"
+
+
+def test_a_vector_file_with_a_lying_crs_is_rejected(stores, tmp_path):
+    store, planner = stores
+    gdf = vector_fixture(tmp_path).to_crs(4326).set_crs(25833, allow_override=True)
+    path = tmp_path / "lying.geojson"
+    gdf.to_file(path, driver="GeoJSON")
+    with pytest.raises(SourceError, match="declares EPSG:25833"):
+        import_projects(path, store, planner, username="t")
+
+
+def test_zip_with_path_traversal_is_rejected(stores, tmp_path):
+    store, planner = stores
+    path = tmp_path / "evil.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("../../etc/p.shp", b"x")
+    with pytest.raises(SourceError, match="unsafe path"):
+        import_projects(path, store, planner, username="t")
+
+
+def test_oversize_and_empty_files(stores, tmp_path):
+    store, planner = stores
+    big = tmp_path / "big.csv"
+    big.write_text("title\n" + "x\n" * 1000)
+    with pytest.raises(SourceError, match="larger than the limit"):
+        import_projects(big, store, planner, username="t", max_bytes=100)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(SourceError, match="empty"):
+        import_projects(empty, store, planner, username="t")
+
+
+def test_cli_import_projects_dry_run_and_commit(built, tmp_path, addresses):
+    import subprocess
+    import sys
+    path = address_csv(addresses.head(4), tmp_path / "p.csv")
+    planner = tmp_path / "cli-planner.gpkg"
+    base = [sys.executable, "-m", "app.cli", "--store", str(built[0])]
+    env_planner = {"KIEZKARTE_PLANNER_STORE": str(planner)}
+    import os
+    env = {**os.environ, **env_planner}
+    dry = subprocess.run(base + ["import-projects", str(path), "--dry-run"], capture_output=True, text=True, env=env, timeout=120)
+    assert dry.returncode == 0 and "dry run, 4 create" in dry.stdout and "nothing written" in dry.stdout
+    real = subprocess.run(base + ["import-projects", str(path)], capture_output=True, text=True, env=env, timeout=120)
+    assert real.returncode == 0 and "committed" in real.stdout
+    assert open_store(built[0], planner).scalar("SELECT count(*) FROM projects WHERE id LIKE 'test-%'") == 4
