@@ -38,6 +38,12 @@ def main(argv=None) -> int:
     p.add_argument("--crs", help="CRS of x/y or WKT columns in a CSV (default: detected from the coordinates)")
     p.add_argument("--user", default=os.environ.get("USER", "cli"), help="name written to the audit log")
 
+    p = sub.add_parser("export", help="export a layer (or filtered projects) as GeoJSON, CSV or GeoPackage")
+    p.add_argument("layer")
+    p.add_argument("--format", choices=("geojson", "csv", "gpkg"), default="geojson")
+    p.add_argument("--filter", default="", help="project filter as a query string, e.g. 'fund=baufonds&year_from=2020'")
+    p.add_argument("-o", "--output", type=Path, help="file to write (default: the suggested name)")
+
     p = sub.add_parser("add-user", help="create a planner account (password from stdin or a prompt)")
     p.add_argument("username")
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
@@ -109,6 +115,21 @@ def cmd_import_projects(args, settings) -> int:
     return 0 if not report.errors else 1
 
 
+def cmd_export(args, settings) -> int:
+    from urllib.parse import parse_qsl
+
+    from .export import export
+    from .project_filter import ProjectFilter
+    from .store import open_planner, open_store
+    planner = open_planner(settings["STORE"], settings["PLANNER_STORE"] or None)
+    flt = ProjectFilter.from_args(dict(parse_qsl(args.filter)))
+    body, _, filename = export(open_store(settings["STORE"], planner.path), args.layer, args.format, flt)
+    target = args.output or Path(filename)
+    target.write_bytes(body)
+    print(f"wrote {target} ({len(body):,} bytes)")
+    return 0
+
+
 def cmd_add_user(args, settings) -> int:
     import getpass
 
@@ -134,7 +155,7 @@ def cmd_serve(args, settings) -> int:
 
 
 COMMANDS = {"build": cmd_build, "lookup": cmd_lookup, "import-areas": cmd_import_areas,
-            "import-projects": cmd_import_projects, "add-user": cmd_add_user, "serve": cmd_serve}
+            "import-projects": cmd_import_projects, "export": cmd_export, "add-user": cmd_add_user, "serve": cmd_serve}
 
 if __name__ == "__main__":
     raise SystemExit(main())

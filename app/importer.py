@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 from pyproj import CRS, Transformer
 
@@ -54,7 +55,13 @@ COLUMNS = {
     "x": ("x", "rechtswert", "easting"),
     "y": ("y", "hochwert", "northing"),
     "wkt": ("wkt", "geometry_wkt", "geom_wkt"),
+    # what an export of Kiezkarte carries, taken as stated
+    "fund_stated": ("fund_stated",), "cost_stated": ("cost_stated",), "qm_area_stated": ("qm_area_stated",),
+    "handlungsfeld_inferred": ("handlungsfeld_inferred",), "location_precision": ("location_precision",),
+    "located_by": ("located_by",),
 }
+STATED_PRECISIONS = ("exact", "facility", "planungsraum", "area")
+PLR_PRECISE = ("exact", "facility", "planungsraum")  # precise enough to name the Planungsraum
 
 
 @dataclass
@@ -159,16 +166,41 @@ def _read(path: Path, name: str, given_crs, max_bytes: int):
         if suffix == ".zip":
             _check_zip(path, name, max_bytes)
         notes: list[str] = []
+        layer = _layer_to_read(path, name, notes)
         try:
-            gdf = sources.read_vector(path, notes, strict_crs=True)
+            gdf = sources.read_vector(path, notes, strict_crs=True, layer=layer)
         except SourceError as exc:
             raise SourceError(name, str(exc).split(": ", 1)[-1]) from None
-        table = gdf.drop(columns=gdf.geometry.name).astype(object).where(gdf.notna(), None)
-        table = table.apply(lambda col: col.map(lambda v: None if v is None else str(v)))
+        attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+        table = attrs.astype(object).where(attrs.notna(), None)
+        table = table.apply(lambda col: col.map(lambda v: None if v is None else _text_of(v)))
         table.columns = [_column_key(c) for c in table.columns]
         table.insert(0, "_row", range(1, len(table) + 1))
         return table, list(gdf.geometry), notes
     raise SourceError(name, f"unsupported file type '{suffix}'; use .csv, .geojson, .gpkg or a zipped Shapefile (.zip)")
+
+
+def _layer_to_read(path: Path, name: str, notes: list[str]) -> str | None:
+    """The layer named 'projects', else the only (or first) layer with geometry."""
+    try:
+        layers = pyogrio.list_layers(path)
+    except Exception as exc:
+        raise SourceError(name, f"cannot be read as a vector file: {exc}") from None
+    if len(layers) <= 1:
+        return None
+    names = [str(n) for n, geometry_type in layers if geometry_type]
+    chosen = "projects" if "projects" in names else (names[0] if names else None)
+    if chosen is None:
+        raise SourceError(name, "no layer with geometry")
+    notes.append(f"read layer '{chosen}' of {', '.join(str(n) for n, _ in layers)}")
+    return chosen
+
+
+def _text_of(value) -> str:
+    """Cell text as a person would write it: 2021.0 -> '2021'."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _read_csv(path: Path, name: str):
@@ -254,7 +286,7 @@ class _Context:
 
     def prepare(self, row_no: int, row: dict, geom, given_crs):
         errors: list[tuple[str, str]] = []
-        text = {k: (str(v).strip() if v is not None else "") for k, v in row.items()}
+        text = {k: ("" if v is None or (isinstance(v, float) and v != v) else str(v).strip()) for k, v in row.items()}
         title = text.get("title", "")
         rep = RowReport(row_no, None, title[:80])
         if not title:
@@ -265,13 +297,15 @@ class _Context:
         values = {"title": title, "place": text.get("place") or None, "address": text.get("address") or None,
                   "source_url": text.get("source_url") or None, "qm_area_stated": text.get("qm_area") or None}
         values["fund"], values["fund_stated"] = _fund(text.get("fund", ""), errors)
+        values["fund_stated"] = text.get("fund_stated") or values["fund_stated"]
         values["handlungsfelder"] = ";".join(_handlungsfelder(text.get("handlungsfeld", ""), errors))
-        values["handlungsfeld_inferred"] = 0
+        values["handlungsfeld_inferred"] = _flag(text.get("handlungsfeld_inferred", ""), "handlungsfeld_inferred", errors) or 0
         start, end = _year(text.get("start_year"), "start_year", errors), _year(text.get("end_year"), "end_year", errors)
         if start and end and end < start:
             errors.append(("end_year", f"{end} is before start_year {start}"))
         values["start_year"], values["end_year"] = start, end
-        values["cost_eur"], values["cost_stated"] = _cost(text.get("cost_eur", ""), errors), text.get("cost_eur") or None
+        values["cost_eur"] = _cost(text.get("cost_eur", ""), errors)
+        values["cost_stated"] = text.get("cost_stated") or text.get("cost_eur") or None
         values["climate"] = _climate(text.get("climate", ""), errors, f"{title} {text.get('fund', '')}")
         status = text.get("status", "")
         if status and status not in STATUSES:
@@ -284,11 +318,19 @@ class _Context:
             if area_slug is None:
                 errors.append(("qm_area", f"'{text['qm_area']}' is no QM area"))
         point, precision, located_by, plr_id = self._locate(text, geom, given_crs, area_slug, errors)
+        stated = text.get("location_precision")
+        if stated and point is not None and precision == "exact":  # a point whose file says how it was found
+            if stated not in STATED_PRECISIONS:
+                errors.append(("location_precision", f"'{stated}' is not one of {', '.join(STATED_PRECISIONS)}"))
+            precision, located_by = stated, text.get("located_by") or None
+        if precision not in PLR_PRECISE:
+            plr_id = None  # a point placed for its area says nothing about the Planungsraum
         if area_slug is None and point is not None and not errors:
             inside = self.store.ids_at("qm_areas", "slug", point.x, point.y)
             area_slug = inside[0] if inside else None
         values.update(area_slug=area_slug, location_precision=precision, located_by=located_by, plr_id=plr_id,
                       origin="import")
+        values["qm_area_stated"] = text.get("qm_area_stated") or values["qm_area_stated"]
         values["id"] = text.get("id") or project_id(text.get("qm_area") or area_slug or "", title)
         rep.id, rep.errors, rep.location_precision = values["id"], errors, precision
         return rep, values, point
@@ -393,7 +435,7 @@ def _year(text, name, errors):
     except ValueError:
         errors.append((name, f"'{text}' is not a year"))
         return None
-    if value != int(value) or not YEAR_RANGE[0] <= value <= YEAR_RANGE[1]:
+    if not np.isfinite(value) or value != int(value) or not YEAR_RANGE[0] <= value <= YEAR_RANGE[1]:
         errors.append((name, f"{text} is not a year between {YEAR_RANGE[0]} and {YEAR_RANGE[1]}"))
         return None
     return int(value)
@@ -419,15 +461,21 @@ def _cost(text: str, errors):
 
 
 def _climate(text: str, errors, context: str) -> int:
+    """Stated yes/no, or 1 when title or fund speak of climate (Soziale Klimaprojekte)."""
+    flag = _flag(text, "climate", errors)
+    return int("klima" in context.lower()) if flag is None else flag
+
+
+def _flag(text: str, field_name: str, errors) -> int | None:
     if not text:
-        return int("klima" in context.lower())
+        return None
     value = text.strip().lower()
-    if value in ("1", "true", "yes", "ja", "x", "wahr"):
+    if value in ("1", "1.0", "true", "yes", "ja", "x", "wahr"):
         return 1
-    if value in ("0", "false", "no", "nein", "falsch"):
+    if value in ("0", "0.0", "false", "no", "nein", "falsch"):
         return 0
-    errors.append(("climate", f"'{text}' is not yes/no"))
-    return 0
+    errors.append((field_name, f"'{text}' is not yes/no"))
+    return None
 
 
 def _number(text, name, errors):

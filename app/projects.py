@@ -95,10 +95,11 @@ def locate_projects(table: pd.DataFrame, areas: gpd.GeoDataFrame, places: gpd.Ge
             notes.append(f"qm_projects.csv: row {i + 2}: qm_area '{r.qm_area}' is no single QM area; project kept unplaced")
         start, end = _year(r.start_year), _year(r.end_year)
         fields, inferred = normalise_handlungsfelder(r.handlungsfeld)
-        geom, precision, matched = None, "none", ""
+        geom, precision, matched, plr_id = None, "none", "", None
         facility = _facility(r.place, area, places, place_keys, plr_bezirk)
         if facility is not None:
             geom, precision, matched = facility.geometry, "facility", f"{facility['kind']}: {facility['name']}"
+            plr_id = facility["plr_id"]
         if geom is None:
             plr_id = _address_plr(r.address, address_plr)
             if plr_id:
@@ -115,6 +116,7 @@ def locate_projects(table: pd.DataFrame, areas: gpd.GeoDataFrame, places: gpd.Ge
             "start_year": start, "end_year": end, "status": status(start, end),
             "cost_eur": parse_cost(r.cost_eur), "cost_stated": r.cost_eur,
             "place": r.place, "address": r.address, "location_precision": precision, "located_by": matched,
+            "plr_id": plr_id,
             "source_url": r.source_url,
         })
         geoms.append(geom)

@@ -23,7 +23,7 @@ MISSING = {"", "-", "–", "—", "nan", "NaN"}
 
 # ---------------------------------------------------------------- generic helpers
 
-def read_vector(path: Path, notes: list[str], *, strict_crs: bool = False) -> gpd.GeoDataFrame:
+def read_vector(path: Path, notes: list[str], *, strict_crs: bool = False, layer: str | None = None) -> gpd.GeoDataFrame:
     """Read a vector file (GeoJSON, GeoPackage, Shapefile, zipped Shapefile), check its
     CRS against its coordinates, reproject, repair."""
     if not Path(path).exists():
@@ -31,7 +31,7 @@ def read_vector(path: Path, notes: list[str], *, strict_crs: bool = False) -> gp
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL's notes on odd encodings
-            gdf = gpd.read_file(path, engine="pyogrio")
+            gdf = gpd.read_file(path, engine="pyogrio", layer=layer)
     except Exception as exc:  # pyogrio raises DataSourceError and friends
         raise SourceError(path, f"cannot be read as a vector file: {exc}") from exc
     gdf = crs.checked_crs(gdf, path, strict=strict_crs, notes=notes)

@@ -32,6 +32,7 @@ PROJECT_COLUMNS = (  # name, SQLite type
     ("origin", "TEXT"), ("updated_at", "TEXT"),
 )
 PROJECT_FIELDS = tuple(name for name, _ in PROJECT_COLUMNS)
+SAME_PLACE_M = 0.25  # 6 decimals of a degree are about 0.1 m: closer points are the same place
 
 _ATTRIBUTE_TABLES = {
     "users": 'CREATE TABLE users (fid INTEGER PRIMARY KEY AUTOINCREMENT, username TEXT NOT NULL UNIQUE, '
@@ -105,7 +106,7 @@ def _clean(row: dict) -> dict:
     out = {}
     for key in PROJECT_FIELDS:
         value = row.get(key)
-        if value is not None and value != value:  # NaN
+        if value is not None and value != value or value == "":  # NaN and empty text are both "not known"
             value = None
         if hasattr(value, "item"):  # numpy scalars
             value = value.item()
@@ -161,7 +162,9 @@ class PlannerStore:
             self._audit(con, username, "create", row["id"], None, _snapshot(row, geom), action_note)
             return "created"
         before = _snapshot(*existing)
-        merged = {**existing[0], **{k: v for k, v in row.items() if k not in ("updated_at",)}}
+        merged = {**existing[0], **{k: v for k, v in row.items() if k not in ("updated_at", "origin")}}
+        if geom is not None and existing[1] is not None and geom.distance(existing[1]) < SAME_PLACE_M:
+            geom = existing[1]  # the same place, rounded on its way through lon/lat
         if _snapshot(merged, geom) == before:
             return "unchanged"
         merged["updated_at"] = now()
@@ -203,7 +206,7 @@ class PlannerStore:
 
 
 def _snapshot(row: dict, geom) -> dict:
-    snap = {k: row.get(k) for k in PROJECT_FIELDS if k != "updated_at"}
+    snap = {k: row.get(k) for k in PROJECT_FIELDS if k not in ("updated_at", "origin")}
     snap["geometry"] = None if geom is None else geom.wkt
     return snap
 

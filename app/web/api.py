@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, url_for
 
-from .. import catalog, geojson, lookup, queries
+from .. import catalog, export, geojson, lookup, queries
 from ..errors import BadRequest, NotFound
 from ..project_filter import ProjectFilter
 from . import get_store
@@ -40,7 +40,7 @@ def index():
         "planungsraeume": url_for(".planungsraeume"), "planungsraum": "/api/planungsraeume/<plr_id>",
         "projects": url_for(".projects") + "?area=<slug>&fund=<fund>", "places": url_for(".places") + "?kind=kita,school&bbox=w,s,e,n",
         "bezirke": url_for(".bezirke"), "lookup": url_for(".lookup_view") + "?address=… or ?lat=…&lon=…",
-        "suggest": url_for(".suggest") + "?q=…", "indicators": url_for(".indicator_list"), "layers": url_for(".layers")}})
+        "suggest": url_for(".suggest") + "?q=…", "export": "/api/export/<layer>.<geojson|csv|gpkg>?<project filters>", "indicators": url_for(".indicator_list"), "layers": url_for(".layers")}})
 
 
 @bp.get("/areas")
@@ -83,6 +83,14 @@ def places():
     rows = queries.places(get_store(), kinds, bbox)
     layers = sorted({queries.PLACE_LAYER[k] for k in kinds})
     return _collection([geojson.feature(r, g, feature_id=r["id"]) for r, g in rows], *layers)
+
+
+@bp.get("/export/<layer_id>.<fmt>")
+def export_layer(layer_id, fmt):
+    body, mimetype, filename = export.export(get_store(), layer_id, fmt, ProjectFilter.from_args(request.args))
+    response = text_response(body, mimetype, max_age=300)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @bp.get("/lookup")
