@@ -54,23 +54,33 @@ def now() -> str:
 
 
 def ensure(path, research: gpd.GeoDataFrame) -> int:
-    """Create the planner store if missing, then add research projects it has never seen.
+    """Create the planner store if missing, then bring in the research projects.
 
-    A research project a planner edited keeps the planner's version; one a planner
-    deleted stays deleted. Returns how many projects were added.
+    New research projects are added; research projects no planner has touched follow
+    the research table; one a planner edited keeps the planner's version, one a planner
+    deleted stays deleted. Returns how many projects were added or refreshed.
     """
     if not os.path.exists(path):
         _create(path, research.iloc[:0])
     store = PlannerStore(path)
+    changed = 0
     with store.transaction() as con:
-        known = {r[0] for r in con.execute("SELECT id FROM projects")}
-        known |= {r[0] for r in con.execute("SELECT project_id FROM audit_log WHERE action = 'delete'")}
-        new = research[~research["id"].isin(known)]
-        for row, geom in zip(new.drop(columns="geometry").to_dict("records"), new.geometry):
-            store._insert(con, {**_clean(row), "origin": "research", "updated_at": None}, geom)
-        if len(new):
-            store._audit(con, "system", "seed", None, None, None, f"{len(new)} research projects from qm_projects.csv")
-    return len(new)
+        present = {r[0] for r in con.execute("SELECT id FROM projects")}
+        touched = {r[0] for r in con.execute("SELECT DISTINCT project_id FROM audit_log WHERE username != 'system'")}
+        for row, geom in zip(research.drop(columns="geometry").to_dict("records"), research.geometry):
+            row = {**_clean(row), "origin": "research", "updated_at": None}
+            if row["id"] in touched:
+                continue
+            if row["id"] not in present:
+                store._insert(con, row, geom)
+                changed += 1
+            elif _snapshot(*store.project(con, row["id"])) != _snapshot(row, geom):
+                con.execute("DELETE FROM projects WHERE id = ?", (row["id"],))
+                store._insert(con, row, geom)
+                changed += 1
+        if changed:
+            store._audit(con, "system", "seed", None, None, None, f"{changed} research projects from qm_projects.csv")
+    return changed
 
 
 def _create(path, empty_projects: gpd.GeoDataFrame) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, url_for
 
-from .. import catalog, export, geojson, lookup, queries
+from .. import catalog, export, geojson, lookup, queries, stats
 from ..errors import BadRequest, NotFound
 from ..project_filter import ProjectFilter
 from . import get_store
@@ -40,7 +40,8 @@ def index():
         "planungsraeume": url_for(".planungsraeume"), "planungsraum": "/api/planungsraeume/<plr_id>",
         "projects": url_for(".projects") + "?area=<slug>&fund=<fund>", "places": url_for(".places") + "?kind=kita,school&bbox=w,s,e,n",
         "bezirke": url_for(".bezirke"), "lookup": url_for(".lookup_view") + "?address=… or ?lat=…&lon=…",
-        "suggest": url_for(".suggest") + "?q=…", "export": "/api/export/<layer>.<geojson|csv|gpkg>?<project filters>", "indicators": url_for(".indicator_list"), "layers": url_for(".layers")}})
+        "suggest": url_for(".suggest") + "?q=…", "export": "/api/export/<layer>.<geojson|csv|gpkg>?<project filters>",
+        "stats": url_for(".statistics") + "?<project filters>", "compare": url_for(".compare") + "?sort=…&order=desc", "indicators": url_for(".indicator_list"), "layers": url_for(".layers")}})
 
 
 @bp.get("/areas")
@@ -91,6 +92,39 @@ def export_layer(layer_id, fmt):
     response = text_response(body, mimetype, max_age=300)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@bp.get("/stats")
+def statistics():
+    flt = ProjectFilter.from_args(request.args)
+    store = get_store()
+    return jsonify({"projects": stats.project_stats(store, flt), "burdens": stats.burden_overlay(store, flt)})
+
+
+@bp.get("/compare")
+def compare():
+    rows = stats.compare_areas(get_store(), request.args.get("sort", "name"), request.args.get("order") == "desc")
+    return jsonify({"columns": [{"key": k, "label": de, "label_en": en} for k, de, en in stats.COMPARE_COLUMNS],
+                    "areas": rows, "attribution": catalog.attributions("qm_areas", "umweltgerechtigkeit", "einwohner")})
+
+
+@bp.get("/compare.csv")
+def compare_csv():
+    rows = stats.compare_areas(get_store(), request.args.get("sort", "name"), request.args.get("order") == "desc")
+    keys = ["slug"] + [k for k, *_ in stats.COMPARE_COLUMNS]
+    lines = [",".join(keys)] + [",".join(_csv_cell(r.get(k)) for k in keys) for r in rows]
+    response = text_response("\n".join(lines) + "\n", "text/csv", max_age=300)
+    response.headers["Content-Disposition"] = 'attachment; filename="kiezkarte-qm-areas-compared.csv"'
+    return response
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    if any(c in text for c in ',"\n') or text[:1] in ("=", "+", "-", "@"):  # quoted; no formula injection in Excel
+        text = '"' + ("'" + text if text[:1] in ("=", "+", "-", "@") else text).replace('"', '""') + '"'
+    return text
 
 
 @bp.get("/lookup")
