@@ -36,3 +36,5 @@ def init_app(app: Flask) -> None:
     http.init_app(app)
     app.register_blueprint(ops)
     app.register_blueprint(api.bp)
+    from . import pages  # HTML pages, languages, static files; registers the HTML error renderer
+    pages.init_app(app)

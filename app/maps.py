@@ -1,0 +1,307 @@
+"""Map builders: the only module that knows Folium and Leaflet, and the one place that
+escapes text for map HTML.
+
+A map page is a ``folium.Map`` with our own small template (no full-page styles, no
+``user-scalable=no``), only local assets (Leaflet 1.9.4 and ``static/js/kiezkarte.js``,
+no CDN), tiles only when the ``TILE_URL`` setting names some, and one call
+``kiezkarte.init(map, config)``. The config names the layer URLs of the JSON API
+(the 542 Planungsräume are fetched, never inlined), the indicator classes and colours,
+and the strings the script needs. The script draws every layer and builds every popup
+from feature properties with DOM nodes and ``textContent`` — data never becomes HTML.
+
+What Leaflet does insert as HTML (attributions, the container's label) goes through
+``escape`` here first; the config goes into the inline script as HTML-safe JSON.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass, field
+from typing import Callable
+
+import folium
+from flask_babel import gettext
+from folium.template import Template
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
+from markupsafe import escape as _escape
+
+from . import catalog, crs, i18n, queries
+
+LEAFLET_JS = "vendor/leaflet-1.9.4/leaflet.js"
+LEAFLET_CSS = "vendor/leaflet-1.9.4/leaflet.css"
+APP_JS = "js/kiezkarte.js"
+
+BERLIN_CENTER = (52.5163, 13.4050)
+BERLIN_BOUNDS = ((52.3383, 13.0884), (52.6755, 13.7612))  # (south, west), (north, east)
+DEFAULT_INDICATOR = "ug_burden_count"
+PLACE_KINDS = ("green_space", "kita", "school", "youth_centre", "drinking_fountain", "cool_room")
+PLACE_COLOURS = {"green_space": "#1b7837", "kita": "#762a83", "school": "#2166ac", "youth_centre": "#c51b7d",
+                 "drinking_fountain": "#0086a8", "cool_room": "#35478c"}
+PLACES_PADDING_M = 400  # places just outside an area still matter to its residents
+
+
+def escape(text) -> str:
+    """Escape text for HTML that Leaflet or Folium insert raw (attributions, labels)."""
+    return str(_escape("" if text is None else str(text)))
+
+
+def script_json(value) -> str:
+    """JSON that is safe inside an inline <script> (no '</script>', no '<!--')."""
+    return str(htmlsafe_json_dumps(value))
+
+
+@dataclass(frozen=True)
+class MapPage:
+    """The pieces a page template places: assets in <head>, the container, the inline script."""
+
+    head: Markup
+    body: Markup
+    script: Markup
+    indicators: tuple = ()  # (id, label) for the <select id="indicator-select">
+    places: tuple = ()  # place kinds the page offers as toggles
+
+    @property
+    def script_hash(self) -> str:
+        """CSP source for the inline script ('sha256-…'), so no other inline script can run."""
+        digest = hashlib.sha256(str(self.script).encode("utf-8")).digest()
+        return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+@dataclass(frozen=True)
+class MapEnv:
+    """What a map needs from the web layer: URLs (language kept) and the tile settings."""
+
+    static_url: Callable[[str], str]
+    api_url: Callable[..., str]
+    page_url: Callable[..., str]
+    lang: str
+    tile_url: str = ""
+    tile_attribution: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------ Folium plumbing
+
+class _Map(folium.Map):
+    """folium.Map without its full-page header (html/body height, user-scalable=no)."""
+
+    _template = Template("""
+        {% macro header(this, kwargs) %}{% endmacro %}
+        {% macro html(this, kwargs) %}
+            <div class="map" id={{ this.get_name()|tojson }} role="region" aria-label="{{ this.label_html }}"></div>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.map({{ this.get_name()|tojson }}, {
+                center: {{ this.location|tojson }},
+                crs: L.CRS.{{ this.crs }},
+                ...{{ this.options|tojavascript }}
+            });
+        {% endmacro %}
+    """)
+
+    def __init__(self, *, label: str, **kwargs):
+        super().__init__(**kwargs)
+        self._id = "main"  # stable name: the same page renders the same bytes (ETag, CSP hash)
+        self.label_html = escape(label)
+        # Instance lists: never mutate Folium's module-level defaults (they are shared).
+        self.default_js = []
+        self.default_css = []
+
+
+class _Init(folium.MacroElement):
+    """Hands the map and its config to static/js/kiezkarte.js."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            kiezkarte.init({{ this._parent.get_name() }}, {{ this.config_json }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self._name = "KiezkarteInit"
+        self._id = "main"
+        self.config_json = script_json(config)
+
+
+def _render(m: _Map, env: MapEnv, config: dict) -> MapPage:
+    m.default_js = [("leaflet", env.static_url(LEAFLET_JS)), ("kiezkarte", env.static_url(APP_JS))]
+    m.default_css = [("leaflet_css", env.static_url(LEAFLET_CSS))]
+    if env.tile_url:
+        folium.TileLayer(tiles=env.tile_url, attr=escape(env.tile_attribution or env.tile_url),
+                         name="basemap", max_zoom=19).add_to(m)
+    _Init(config).add_to(m)
+    root = m.get_root()
+    root.header._children.pop("meta_http", None)  # the page has its own <meta charset>
+    root.render()
+    return MapPage(head=Markup(root.header.render()), body=Markup(root.html.render()),
+                   script=Markup(root.script.render()),
+                   indicators=tuple((i["id"], i["label"]) for i in config["indicators"]),
+                   places=tuple(p["kind"] for p in config["places"]))
+
+
+def _new_map(label: str, *, bounds=None) -> _Map:
+    m = _Map(label=label, location=BERLIN_CENTER, tiles=None, zoom_start=10, zoom_snap=0.25,
+             scroll_wheel_zoom=False, control_scale=True)
+    m.fit_bounds([list(corner) for corner in (bounds or BERLIN_BOUNDS)])
+    return m
+
+
+# ------------------------------------------------------------------ the three maps
+
+def overview_map(env: MapEnv) -> MapPage:
+    config = _config(env, mode="overview", bezirke=True)
+    return _render(_new_map(gettext("Map of Berlin's Quartiersmanagement areas and Planungsräume")), env, config)
+
+
+def area_map(env: MapEnv, area: dict, geom) -> MapPage | None:
+    """The map of one QM area, fitted to it; None when the area has no boundary."""
+    if geom is None:
+        return None
+    config = _config(env, mode="area", focus={"area": area["slug"]}, project_areas=[area["slug"]],
+                     places_bbox=lonlat_bbox(geom, PLACES_PADDING_M))
+    label = gettext("Map of the QM area %(name)s", name=area["name"])
+    return _render(_new_map(label, bounds=lat_lon_bounds(geom)), env, config)
+
+
+def kiez_map(env: MapEnv, plr: dict, geom) -> MapPage:
+    slugs = [a["slug"] for a in plr.get("qm_areas") or []]
+    config = _config(env, mode="kiez", focus={"plr": plr["plr_id"]}, project_areas=slugs,
+                     places_bbox=lonlat_bbox(geom, PLACES_PADDING_M))
+    label = gettext("Map of the Planungsraum %(name)s", name=plr["plr_name"])
+    return _render(_new_map(label, bounds=lat_lon_bounds(geom)), env, config)
+
+
+# ------------------------------------------------------------------ geometry at the edge
+
+def lonlat_bbox(geom, pad_m: float = 0.0) -> tuple[float, float, float, float]:
+    """west, south, east, north (EPSG:4326) of a store geometry (EPSG:25833), padded in metres."""
+    minx, miny, maxx, maxy = geom.bounds
+    xs = [minx - pad_m, maxx + pad_m, minx - pad_m, maxx + pad_m]
+    ys = [miny - pad_m, miny - pad_m, maxy + pad_m, maxy + pad_m]
+    lons, lats = crs.store_to_web_transformer().transform(xs, ys)
+    return (round(min(lons), 5), round(min(lats), 5), round(max(lons), 5), round(max(lats), 5))
+
+
+def lat_lon_bounds(geom, pad_m: float = 150.0) -> tuple[tuple[float, float], tuple[float, float]]:
+    west, south, east, north = lonlat_bbox(geom, pad_m)
+    return (south, west), (north, east)
+
+
+# ------------------------------------------------------------------ config for kiezkarte.js
+
+def _layer(url: str, *layer_ids: str) -> dict:
+    return {"url": url, "attribution": " · ".join(escape(a) for a in catalog.attributions(*layer_ids))}
+
+
+def _config(env: MapEnv, *, mode: str, focus: dict | None = None, bezirke: bool = True,
+            project_areas: list[str] = (), places_bbox=None) -> dict:
+    layers = {
+        "planungsraeume": _layer(env.api_url("api.planungsraeume"), "planungsraeume", "umweltgerechtigkeit",
+                                 "mss", "einwohner", "gruenanlagen"),
+        "areas": _layer(env.api_url("api.areas"), "qm_areas"),
+        "projects": [_layer(env.api_url("api.projects", area=slug), "projects") for slug in project_areas],
+    }
+    if bezirke:
+        layers["bezirke"] = _layer(env.api_url("api.bezirke"), "bezirke")
+    places = []
+    if places_bbox is not None:
+        bbox = ",".join(f"{v:.5f}" for v in places_bbox)
+        for kind in PLACE_KINDS:
+            layer = _layer(env.api_url("api.places", kind=kind, bbox=bbox), queries.PLACE_LAYER[kind])
+            places.append({"kind": kind, "label": i18n.label(i18n.PLACE_KIND, kind),
+                           "colour": PLACE_COLOURS[kind], **layer})
+    return {
+        "mode": mode,
+        "lang": env.lang,
+        "focus": focus or {},
+        "indicator": DEFAULT_INDICATOR,
+        "indicators": indicator_legends(),
+        "layers": layers,
+        "places": places,
+        "links": {"kiez": env.page_url("pages.kiez", plr_id="__ID__"),
+                  "area": env.page_url("pages.area", slug="__ID__"),
+                  "project": env.page_url("pages.area", slug="__AREA__", _anchor="project-__ID__")},
+        "labels": {
+            "status_group": _labels(i18n.STATUS_GROUP),
+            "area_status": _labels(i18n.AREA_STATUS),
+            "basis": _labels(i18n.BOUNDARY_BASIS),
+            "precision": _labels(i18n.LOCATION_PRECISION),
+            "project_status": _labels(i18n.PROJECT_STATUS),
+            "fund": _labels(i18n.FUND),
+        },
+        "text": _strings(),
+    }
+
+
+def _labels(vocabulary: dict) -> dict:
+    return {code: str(text) for code, text in vocabulary.items()}
+
+
+def _strings() -> dict:
+    return {
+        "planungsraum": gettext("Planungsraum"),
+        "qm_area": gettext("QM area"),
+        "bezirk": gettext("District"),
+        "residents": gettext("Residents"),
+        "part_of": gettext("Part of the QM area"),
+        "open_kiez": gettext("Open the page of this Kiez"),
+        "open_area": gettext("Open the page of this area"),
+        "years": gettext("Years"),
+        "since": gettext("since"),
+        "project": gettext("Project"),
+        "projects_here": gettext("Projects at this point"),
+        "place": gettext("Place"),
+        "fund": gettext("Fund"),
+        "location": gettext("Location"),
+        "website": gettext("Website"),
+        "legend_colours": gettext("Colours of the Planungsräume"),
+        "legend_lines": gettext("Lines"),
+        "line_active": gettext("active QM area"),
+        "line_ended": gettext("ended QM area"),
+        "line_approx": gettext("dashed: approximate boundary"),
+        "line_bezirk": gettext("district boundary"),
+        "load_error": gettext("Some map layers could not be loaded. The facts below the map are complete."),
+        "loading": gettext("Loading map layers …"),
+        "places_count": gettext("%(count)s shown"),
+        "no_data": gettext("no data"),
+        "sources": gettext("Sources of the map layers"),
+    }
+
+
+def indicator_legends() -> list[dict]:
+    """Every indicator with the labels and colours of its classes, in the page's language."""
+    out = []
+    english = i18n.current_lang() == "en"
+    for d in queries.indicator_definitions():
+        item = {"id": d["id"], "label": d["label_en"] if english else d["label"], "kind": d["kind"],
+                "unit": d["unit"], "higher_is_worse": d["higher_is_worse"]}
+        if d["kind"] == "category":
+            item["classes"] = [{"value": c["value"], "label": c["label_en"] if english else c["label"],
+                                "colour": c["colour"]} for c in d["classes"]]
+        else:
+            item["breaks"] = d["breaks"]
+            item["classes"] = _number_classes(d["breaks"], d["colours"], d["unit"])
+            item["no_data"] = {"label": gettext("no data"), "colour": d["no_data_colour"]}
+        out.append(item)
+    return out
+
+
+def _number_classes(breaks, colours, unit: str) -> list[dict]:
+    def fmt(v):
+        text = i18n.number(v)
+        return f"{text} {unit}" if unit else text
+
+    classes = []
+    bounds = [None, *breaks, None]
+    for i, colour in enumerate(colours):
+        low, high = bounds[i], bounds[i + 1]
+        if low is None:
+            text = gettext("under %(value)s", value=fmt(high))
+        elif high is None:
+            text = gettext("%(value)s or more", value=fmt(low))
+        else:
+            text = gettext("%(low)s to under %(high)s", low=i18n.number(low), high=fmt(high))
+        classes.append({"min": low, "max": high, "label": text, "colour": colour})
+    return classes

@@ -1,0 +1,398 @@
+"""The HTML pages through Flask's test client, on the real store.
+
+Every area page and a sample of Planungsraum pages render; unknown ones are a 404 page;
+German by default, English with ?lang=en (lang attribute, strings, number formats, links
+keep the language); no page loads anything from another server; data that looks like
+HTML is shown as text; the page weight stays within budget.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import folium
+import pytest
+
+from app import create_app, i18n, maps
+from app.build import build
+from app.config import REPO_ROOT
+from tests.conftest import RAW_DIR
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+HOSTILE_AREA = "beusselstrasse"
+HOSTILE_KITA_XY = (387150.0, 5821400.0)  # inside the Beusselstraße area (EPSG:25833)
+GZIP = {"Accept-Encoding": "gzip"}
+
+
+def build_hostile_store(raw: Path, target: Path) -> Path:
+    """A store with a project and a kita whose names (and links) are HTML and script."""
+    with (raw / "qm" / "qm_projects.csv").open("a", newline="", encoding="utf-8") as f:
+        csv.writer(f, lineterminator="\r\n").writerow(
+            [HOSTILE, "Beusselstraße", "Baufonds", "", "2024", "", "", "<b>Ort</b>", "", "javascript:alert(3)", "", ""])
+    kitas = raw / "social_infrastructure_points" / "kindertagesstaetten.geojson"
+    data = json.loads(kitas.read_text(encoding="utf-8"))
+    feature = json.loads(json.dumps(data["features"][0]))
+    feature["properties"].update({"e_nr": "99999999", "e_name": HOSTILE, "e_web": "javascript:alert(4)"})
+    feature["geometry"]["coordinates"] = list(HOSTILE_KITA_XY)
+    data["features"].append(feature)
+    kitas.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    build(raw, target)
+    return target
+
+
+class Assets(HTMLParser):
+    """Every URL a page loads by itself (scripts, styles, icons, images, frames) and every link."""
+
+    def __init__(self):
+        super().__init__()
+        self.loaded, self.links, self.inline_scripts, self.html_lang = [], [], [], None
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "html":
+            self.html_lang = a.get("lang")
+        if tag == "script":
+            if a.get("src"):
+                self.loaded.append(a["src"])
+            else:
+                self._in_script = True
+                self.inline_scripts.append("")
+        if tag == "link" and a.get("href"):
+            self.loaded.append(a["href"])
+        if tag in ("img", "iframe", "source", "video", "audio", "embed") and a.get("src"):
+            self.loaded.append(a["src"])
+        if tag == "a" and a.get("href"):
+            self.links.append(a["href"])
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.inline_scripts[-1] += data
+
+
+def parse(html: str) -> Assets:
+    parser = Assets()
+    parser.feed(html)
+    return parser
+
+
+# ------------------------------------------------------------------ every page renders
+
+def test_overview_renders_with_all_areas_listed(client, store):
+    r = client.get("/")
+    assert r.status_code == 200 and r.mimetype == "text/html"
+    html = r.get_data(as_text=True)
+    areas = store.rows("qm_areas")
+    assert len(areas) == 51
+    for area in areas:  # every area is in the table below the map, the undrawn ones too
+        assert f'href="/gebiete/{area["slug"]}"' in html
+    assert html.count("area-row--undrawn") == sum(a["boundary_basis"] == "none" for a in areas) == 17
+    assert 'id="indicator-select"' in html and 'id="legend"' in html
+    assert 'action="/suche"' in html
+
+
+def test_every_area_page_renders(client, store):
+    for area in store.rows("qm_areas"):
+        r = client.get(f"/gebiete/{area['slug']}")
+        assert r.status_code == 200, area["slug"]
+        html = r.get_data(as_text=True)
+        assert area["bezirk"] in html
+        has_map = 'class="map"' in html
+        assert has_map == (area["boundary_basis"] != "none"), area["slug"]
+
+
+def test_area_page_shows_figures_next_to_berlin_and_explains_approximation(client):
+    html = client.get("/gebiete/beusselstrasse?lang=en").get_data(as_text=True)
+    assert "35% of residents live with a high noise burden — Berlin: 20%" in html
+    assert "Approximate boundary: the Planungsräume that a source names" in html
+    assert "https://www.qm-beusselstrasse.de" in html
+    assert "no own location known: placed at the area&#39;s centre" in html  # location precision, honestly
+    assert 'id="project-beusselstrasse-' in html
+
+
+def test_area_without_boundary_has_all_facts_but_no_map(client):
+    html = client.get("/gebiete/alte-hellersdorfer-strasse?lang=en").get_data(as_text=True)
+    assert 'class="map"' not in html and "kiezkarte.init" not in html
+    assert "No boundary of this area is known" in html
+    assert "Familienzeit" in html  # its projects are listed
+    assert "not on a map: the area has no known boundary" in html
+    assert "https://alte-hellersdorfer.de" in html
+
+
+def test_a_sample_of_kiez_pages_render(client, store):
+    plrs = store.rows("planungsraeume", order="plr_id")
+    sample = plrs[::25] + [p for p in plrs if p["qm_areas"]][:5]
+    for plr in sample:
+        r = client.get(f"/kiez/{plr['plr_id']}")
+        assert r.status_code == 200, plr["plr_id"]
+        html = r.get_data(as_text=True)
+        assert plr["plr_id"] in html
+        for slug in (plr["qm_areas"] or "").split(";"):
+            if slug:
+                assert f'href="/gebiete/{slug}"' in html  # offers its QM area
+
+
+@pytest.mark.parametrize("path", ["/gebiete/no-such-area", "/kiez/99999999", "/no/such/page"])
+def test_unknown_pages_are_a_404_html_page(client, path):
+    r = client.get(path)
+    assert r.status_code == 404
+    assert r.mimetype == "text/html"
+    html = r.get_data(as_text=True)
+    assert '<html lang="de"' in html and "Nicht gefunden" in html
+    en = client.get(path + "?lang=en").get_data(as_text=True)
+    assert '<html lang="en"' in en and "Not found" in en
+
+
+def test_api_errors_stay_json(client):
+    r = client.get("/api/areas/no-such-area")
+    assert r.status_code == 404 and r.is_json
+
+
+# ------------------------------------------------------------------ languages
+
+def test_german_by_default_and_english_on_request(client):
+    de = client.get("/kiez/01200517").get_data(as_text=True)
+    en = client.get("/kiez/01200517?lang=en").get_data(as_text=True)
+    assert '<html lang="de"' in de and '<html lang="en"' in en
+    assert "Meinen Kiez finden" in de and "Find my Kiez" in en
+    assert "Lärmbelastung" in de and "Noise" in en
+    # numbers: 3.821.881 residents in Berlin; 15,5 m² green per resident (de) / 15.5 (en)
+    assert "15,5 m²" in de and "15.5 m²" in en
+    assert "20\xa0%" in de and "20%" in en
+    assert "Stand 30. Juni 2022" in de and "June 30, 2022" in en
+    html = client.get("/gebiete/beusselstrasse").get_data(as_text=True)
+    assert "3.821.881" in html and "10.706" in html
+    assert "3,821,881" in client.get("/gebiete/beusselstrasse?lang=en").get_data(as_text=True)
+
+
+def test_links_keep_the_language(client):
+    for path in ("/?lang=en", "/gebiete/beusselstrasse?lang=en", "/kiez/01200517?lang=en"):
+        page = parse(client.get(path).get_data(as_text=True))
+        internal = [h for h in page.links if h.startswith("/") and not h.startswith("/static/")]
+        assert internal
+        switch = [h for h in internal if "lang=" not in h]
+        # the only link without lang=en is the switch back to German (the default)
+        assert len(switch) == 1, switch
+        assert all("lang=en" in h for h in internal if h not in switch)
+    page = parse(client.get("/").get_data(as_text=True))
+    internal = [h for h in page.links if h.startswith("/")]
+    assert [h for h in internal if "lang=" in h] == ["/?lang=en"]
+
+
+def test_unknown_language_falls_back_to_german(client):
+    assert '<html lang="de"' in client.get("/?lang=xx").get_data(as_text=True)
+
+
+RESIDENT_UI = ("app/maps.py", "app/i18n.py", "app/web/pages.py") + tuple(
+    f"app/templates/{name}.html" for name in ("base", "_macros", "index", "area", "kiez", "search", "error"))
+
+
+def test_every_ui_string_has_a_german_translation():
+    """Every string of the resident pages (code and templates) is in the German catalogue."""
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
+    from babel.messages.pofile import read_po
+
+    with (REPO_ROOT / "babel.cfg").open(encoding="utf-8") as f:
+        method_map, options_map = parse_mapping_cfg(f)
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None}
+    found = {msg for path, _, msg, _, _ in extract_from_dir(str(REPO_ROOT), method_map, options_map, keywords=keywords)
+             if path in RESIDENT_UI}
+    assert len(found) > 150
+    with (i18n.TRANSLATIONS_DIR / "de" / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        de = read_po(f)
+    missing = sorted(m for m in found if not (de.get(m) and de.get(m).string))
+    assert not missing, f"untranslated (run pybabel extract/update, see README): {missing}"
+
+
+def test_catalogues_compile_when_missing_or_older(tmp_path):
+    source = tmp_path / "translations"
+    shutil.copytree(i18n.TRANSLATIONS_DIR, source, ignore=shutil.ignore_patterns("*.mo"))
+    i18n.compile_catalogs(source)
+    mo = source / "de" / "LC_MESSAGES" / "messages.mo"
+    assert mo.exists()
+    first = mo.stat().st_mtime_ns
+    i18n.compile_catalogs(source)
+    assert mo.stat().st_mtime_ns == first  # up to date: not rewritten
+    po = source / "de" / "LC_MESSAGES" / "messages.po"
+    po.touch()
+    mo_time = po.stat().st_mtime - 10
+    import os
+    os.utime(mo, (mo_time, mo_time))
+    i18n.compile_catalogs(source)
+    assert mo.stat().st_mtime >= po.stat().st_mtime
+
+
+# ------------------------------------------------------------------ privacy: nothing from elsewhere
+
+@pytest.mark.parametrize("path", ["/", "/gebiete/beusselstrasse", "/gebiete/alte-hellersdorfer-strasse",
+                                  "/kiez/01200517", "/suche", "/suche?address=Nirgendwostr%201", "/gebiete/x"])
+def test_pages_load_only_local_files_and_set_no_cookies(client, path):
+    r = client.get(path)
+    assert "Set-Cookie" not in r.headers
+    page = parse(r.get_data(as_text=True))
+    assert page.loaded, path
+    for url in page.loaded:
+        assert url.startswith("/") and not url.startswith("//"), url
+    html = r.get_data(as_text=True)
+    assert "cdn" not in html.lower() and "bootstrap" not in html.lower() and "jquery" not in html.lower()
+    csp = r.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "connect-src 'self'" in csp
+
+
+def test_the_only_inline_script_is_the_map_and_the_csp_names_its_hash(client):
+    import base64
+    import hashlib
+    r = client.get("/gebiete/beusselstrasse")
+    page = parse(r.get_data(as_text=True))
+    assert len(page.inline_scripts) == 1
+    digest = base64.b64encode(hashlib.sha256(page.inline_scripts[0].encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in r.headers["Content-Security-Policy"]
+    assert "kiezkarte.init(map_main" in page.inline_scripts[0]
+    assert "L.tileLayer" not in page.inline_scripts[0]  # no TILE_URL: no tile server contacted
+
+
+def test_layers_are_loaded_from_the_api_not_inlined(client):
+    html = client.get("/").get_data(as_text=True)
+    assert '"/api/planungsraeume"' in html and '"/api/areas"' in html and '"/api/bezirke"' in html
+    assert '"coordinates"' not in html  # no GeoJSON in the page
+    area = client.get("/gebiete/beusselstrasse").get_data(as_text=True)
+    assert "/api/projects?area=beusselstrasse" in area and "/api/places?kind=kita" in area
+
+
+def test_tiles_only_from_the_configured_server(built):
+    app = create_app({"STORE": str(built[0]), "TESTING": True,
+                      "TILE_URL": "https://{s}.tiles.example.org/{z}/{x}/{y}.png",
+                      "TILE_ATTRIBUTION": "© Example <script>alert(5)</script>"})
+    r = app.test_client().get("/")
+    html = r.get_data(as_text=True)
+    assert "https://{s}.tiles.example.org/{z}/{x}/{y}.png" in html
+    assert "<script>alert(5)" not in html
+    assert "img-src 'self' data: https://*.tiles.example.org" in r.headers["Content-Security-Policy"]
+
+
+def test_folium_defaults_are_replaced_not_mutated(client):
+    client.get("/")
+    assert any("cdn.jsdelivr.net" in url for _, url in folium.Map.default_js)  # folium's own list untouched
+    page = parse(client.get("/").get_data(as_text=True))
+    assert sorted(u.split("?")[0] for u in page.loaded) == [
+        "/static/css/kiezkarte.css", "/static/favicon.svg", "/static/js/find.js", "/static/js/kiezkarte.js",
+        "/static/vendor/leaflet-1.9.4/leaflet.css", "/static/vendor/leaflet-1.9.4/leaflet.js"]
+
+
+def test_vendored_leaflet_is_the_pinned_npm_release():
+    import hashlib
+    folder = REPO_ROOT / "static" / "vendor" / "leaflet-1.9.4"
+    pinned = {"leaflet.js": "db49d009c841f5ca34a888c96511ae936fd9f5533e90d8b2c4d57596f4e5641a",
+              "leaflet.css": "a7837102824184820dfa198d1ebcd109ff6d0ff9a2672a074b9a1b4d147d04c6"}
+    for name, digest in pinned.items():
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name
+    assert "BSD 2-Clause" in (folder / "LICENSE").read_text()
+
+
+def test_static_files_are_compressed_and_cached(client):
+    html = client.get("/").get_data(as_text=True)
+    url = re.search(r'src="(/static/vendor/leaflet-1.9.4/leaflet.js\?v=[0-9a-f]+)"', html).group(1)
+    r = client.get(url, headers=GZIP)
+    assert r.status_code == 200 and r.headers["Content-Encoding"] == "gzip"
+    assert r.mimetype == "text/javascript"
+    assert "immutable" in r.headers["Cache-Control"] and "max-age=31536000" in r.headers["Cache-Control"]
+    again = client.get(url, headers={**GZIP, "If-None-Match": r.headers["ETag"]})
+    assert again.status_code == 304
+    assert client.get("/static/../app/config.py").status_code == 404
+    assert client.get("/static/nothing.js").status_code == 404
+
+
+# ------------------------------------------------------------------ find my Kiez without JavaScript
+
+def test_search_redirects_to_the_kiez_of_an_address(client):
+    r = client.get("/suche?address=Ackerstra%C3%9Fe+1")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/kiez/01100309")
+    r = client.get("/suche?address=Ackerstra%C3%9Fe+1&lang=en")
+    assert r.headers["Location"].endswith("/kiez/01100309?lang=en")
+
+
+def test_search_without_a_match_shows_suggestions(client):
+    r = client.get("/suche?address=Ackerstra%C3%9Fe+99999&lang=en")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert "No exact match" in html and "Ackerstraße" in html and "/suche?address=Ackerstra" in html
+    street = client.get("/suche?address=Ackerstr&lang=en").get_data(as_text=True)
+    assert "Please add the house number." in street and "prefill=" in street
+
+
+def test_search_form_and_bad_input(client):
+    assert client.get("/suche").status_code == 200
+    r = client.get("/suche?address=" + "x" * 300)
+    assert r.status_code == 400 and r.mimetype == "text/html"
+
+
+# ------------------------------------------------------------------ escaping
+
+@pytest.fixture(scope="module")
+def hostile_client(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hostile")
+    raw = tmp / "raw"
+    shutil.copytree(RAW_DIR, raw, ignore=shutil.ignore_patterns("qm_official"))
+    path = build_hostile_store(raw, tmp / "kiezkarte.gpkg")
+    return create_app({"STORE": str(path), "TESTING": True}).test_client()
+
+
+def test_html_in_data_is_shown_as_text(hostile_client):
+    html = hostile_client.get(f"/gebiete/{HOSTILE_AREA}").get_data(as_text=True)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert HOSTILE not in html
+    assert "&lt;b&gt;Ort&lt;/b&gt;" in html and "<b>Ort</b>" not in html
+    assert 'href="javascript:' not in html  # a non-http source URL stays text
+    projects = hostile_client.get(f"/api/projects?area={HOSTILE_AREA}").get_json()
+    assert HOSTILE in [f["properties"]["title"] for f in projects["features"]]
+
+
+def test_map_config_cannot_break_out_of_its_script(hostile_client):
+    html = hostile_client.get(f"/gebiete/{HOSTILE_AREA}").get_data(as_text=True)
+    script = parse(html).inline_scripts[0]
+    assert "</" not in script and "<img" not in script
+
+
+def test_escape_and_script_json():
+    assert maps.escape('<a href="x">&') == "&lt;a href=&#34;x&#34;&gt;&amp;"
+    assert maps.escape(None) == ""
+    text = maps.script_json({"a": "</script><!-- & '"})
+    assert "<" not in text and ">" not in text and "&" not in text and "'" not in text
+    assert json.loads(text) == {"a": "</script><!-- & '"}
+
+
+# ------------------------------------------------------------------ page weight
+
+def _transfer_size(client, html_path: str) -> dict:
+    """gzip bytes of the page, every file it loads and every layer its map fetches (cold cache)."""
+    r = client.get(html_path, headers=GZIP)
+    sizes = {html_path: len(r.data)}
+    html = gzip.decompress(r.data).decode() if r.headers.get("Content-Encoding") == "gzip" else r.get_data(as_text=True)
+    page = parse(html)
+    for url in page.loaded:
+        sizes[url] = len(client.get(url, headers=GZIP).data)
+    config = json.loads(re.search(r"kiezkarte\.init\(map_main, (\{.*\})\);", page.inline_scripts[0]).group(1))
+    layers = config["layers"]
+    urls = [layers["planungsraeume"]["url"], layers["areas"]["url"]] + [p["url"] for p in layers["projects"]]
+    if "bezirke" in layers:
+        urls.append(layers["bezirke"]["url"])
+    for url in urls:
+        sizes[url] = len(client.get(url, headers=GZIP).data)
+    return sizes
+
+
+def test_page_weight_within_budget(client):
+    overview = _transfer_size(client, "/")
+    area = _transfer_size(client, "/gebiete/beusselstrasse")
+    assert sum(overview.values()) <= 300_000, overview
+    assert sum(area.values()) <= 200_000, area
