@@ -162,3 +162,17 @@ class GeoPackageStore:
             "WHERE r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?", (x, x, y, y))
         point = shapely.Point(x, y)
         return sorted(r["id"] for r in rows if (g := decode_geometry(r["geom"])) is not None and g.covers(point))
+
+    # -- envelopes (OGC API Features, app/ogc.py)
+    def envelopes(self, table: str, where: str = "", params=(), bbox=None) -> list[tuple]:
+        """[(fid, minx, miny, maxx, maxy)] from the R-tree, by ascending fid: the rows of ``table``
+        (alias ``t`` in ``where``) whose envelope meets ``bbox`` (minx, miny, maxx, maxy; None: all).
+        Rows without geometry have no envelope. R-tree boxes are float32, rounded outwards."""
+        sql, args = f'SELECT r.id, r.minx, r.miny, r.maxx, r.maxy FROM "rtree_{table}_geom" r WHERE 1', []
+        if bbox is not None:
+            sql += " AND r.maxx >= ? AND r.minx <= ? AND r.maxy >= ? AND r.miny <= ?"
+            args = [float(bbox[0]), float(bbox[2]), float(bbox[1]), float(bbox[3])]
+        if where:
+            sql += f' AND r.id IN (SELECT t.fid FROM "{table}" t WHERE {where})'
+            args += list(params)
+        return [tuple(row) for row in self._con().execute(sql + " ORDER BY r.id", args)]
