@@ -31,10 +31,11 @@ def healthz():
 
 
 def init_app(app: Flask) -> None:
-    from . import api, errors, http
+    from . import api, errors, http, ogc
     errors.init_app(app)
     http.init_app(app)
     app.register_blueprint(ops)
     app.register_blueprint(api.bp)
+    app.register_blueprint(ogc.bp)
     from . import pages  # HTML pages, languages, static files; registers the HTML error renderer
     pages.init_app(app)

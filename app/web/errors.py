@@ -6,7 +6,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..errors import KiezkarteError
 
-JSON_PREFIXES = ("/api", "/healthz")
+JSON_PREFIXES = ("/api", "/healthz", "/ogc")
 _html_renderer = None
 
 
