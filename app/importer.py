@@ -555,3 +555,9 @@ def _point_from_geometry(geom, errors, field_name="geometry"):
         errors.append((field_name, "coordinates are not finite numbers"))
         return None
     return geom
+
+
+def prepare_one(store, data: dict):
+    """Validate and locate one project given as a dict of texts (a web form or JSON)."""
+    row = {_column_key(k): (None if v in (None, "") else str(v)) for k, v in data.items() if k != "csrf_token"}
+    return _Context(store).prepare(1, row, None, None)

@@ -1,0 +1,112 @@
+"""Sign-in, sessions and CSRF for planners. Readers never get a session or a cookie.
+
+- Passwords: scrypt hashes (``app.accounts``); failed attempts are recorded per client
+  and per user name, and after three the next attempt must wait (doubling, at most 5 min):
+  429 with Retry-After.
+- Session cookie: Secure, HttpOnly, SameSite=Lax, 8 hours; set only by signing in.
+- CSRF: every state-changing request (POST, PUT, PATCH, DELETE) outside /ogc must carry
+  the session's token, as the form field ``csrf_token`` or the header ``X-CSRF-Token``.
+"""
+from __future__ import annotations
+
+import functools
+import hmac
+import secrets
+import time
+from datetime import timedelta
+
+from flask import Flask, g, redirect, request, session
+
+from .. import accounts
+from ..errors import KiezkarteError
+from . import get_planner, get_store
+
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+class SignInRequired(KiezkarteError):
+    status = 401
+
+
+class Forbidden(KiezkarteError):
+    status = 403
+
+
+class TooManyAttempts(KiezkarteError):
+    status = 429
+
+    def __init__(self, wait: int):
+        self.wait = wait
+        super().__init__(f"too many failed sign-ins: try again in {wait} seconds")
+
+
+def init_app(app: Flask) -> None:
+    app.config.update(SESSION_COOKIE_SECURE=True, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_NAME="kiezkarte_session", PERMANENT_SESSION_LIFETIME=timedelta(hours=8))
+    app.before_request(_check_csrf)
+    app.jinja_env.globals.update(csrf_token=csrf_token, current_user=current_user)
+
+    @app.after_request
+    def _retry_after(response):
+        wait = g.pop("retry_after", None)
+        if wait:
+            response.headers["Retry-After"] = str(wait)
+        return response
+
+
+def current_user() -> str | None:
+    return session.get("user") if request else None
+
+
+def csrf_token() -> str:
+    """The session's CSRF token (creating the session only for a signed-in user or the sign-in form)."""
+    token = session.get("csrf")
+    if token is None:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def _check_csrf():
+    if request.method not in UNSAFE_METHODS or request.path.startswith("/ogc"):
+        return None
+    expected = session.get("csrf")
+    given = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
+    if not expected or not given or not hmac.compare_digest(str(expected), str(given)):
+        raise Forbidden("missing or wrong CSRF token: reload the page and try again")
+    return None
+
+
+def login_required(view):
+    """Planners only: pages redirect to the sign-in form, API calls get 401."""
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user():
+            if request.method == "GET" and not request.path.startswith("/api"):
+                from .. import i18n
+                return redirect(i18n.url("planning.sign_in_page", next=request.full_path.rstrip("?")), code=303)
+            raise SignInRequired("sign in as a planner first")
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def sign_in(username: str, password: str) -> None:
+    """Check the password, slowing repeated failures; on success start a fresh session."""
+    clients = (f"ip:{request.remote_addr}", f"user:{(username or '').lower()}")
+    store = get_store()
+    wait = max(accounts.wait_seconds(store, c) for c in clients)
+    if wait:
+        g.retry_after = wait
+        raise TooManyAttempts(wait)
+    if not accounts.check_password(store, username, password):
+        now = time.time()
+        for client in clients:
+            get_planner().record_failure(client, now)
+        raise SignInRequired("wrong user name or password")
+    session.clear()  # no session fixation: a new session (and CSRF token) for the signed-in user
+    session.permanent = True
+    session["user"] = username
+    session["csrf"] = secrets.token_urlsafe(32)
+
+
+def sign_out() -> None:
+    session.clear()

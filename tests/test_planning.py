@@ -1,0 +1,136 @@
+"""Planners: accounts, sign-in slowed after failures, CSRF, secure cookies, edits with an audit log."""
+import json
+import re
+
+import pytest
+
+from app import create_app
+from app.accounts import add_user
+from app.store import open_planner
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture()
+def app(built, tmp_path):
+    planner = open_planner(built[0], tmp_path / "planner.gpkg")
+    add_user(planner, "anna", PASSWORD)
+    return create_app({"STORE": str(built[0]), "PLANNER_STORE": planner.path, "TESTING": True})
+
+
+@pytest.fixture()
+def client(app):
+    client = app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"  # the session cookie is Secure
+    return client
+
+
+def csrf_from(client, path="/planung/anmelden"):
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def sign_in(client, password=PASSWORD, user="anna"):
+    token = csrf_from(client)
+    return client.post("/planung/anmelden", data={"username": user, "password": password, "csrf_token": token})
+
+
+@pytest.fixture()
+def signed_in(client):
+    assert sign_in(client).status_code == 303
+    return client, csrf_from(client, "/planung/import")
+
+
+def test_sign_in_sets_a_secure_httponly_samesite_cookie(client):
+    response = sign_in(client)
+    assert response.status_code == 303 and response.headers["Location"].endswith("/planung/")
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_wrong_password_is_refused(client):
+    response = sign_in(client, password="wrong password!")
+    assert response.status_code == 401 and 'role="alert"' in response.get_data(as_text=True)
+    assert client.get("/planung/").status_code == 303  # still not signed in
+
+
+def test_repeated_wrong_passwords_are_slowed_down(client):
+    statuses = [sign_in(client, password=f"wrong {i}").status_code for i in range(3)]
+    assert statuses == [401, 401, 401]
+    blocked = sign_in(client)  # even the right password must wait now
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
+
+
+def test_anonymous_and_csrf_less_posts_are_refused(client):
+    assert client.post("/api/projects", json={"title": "x"}).status_code == 403  # no session, no token
+    sign_in(client)
+    assert client.post("/api/projects", json={"title": "x"}).status_code == 403  # signed in, but no token
+    assert client.post("/api/projects", json={"title": "x"}, headers={"X-CSRF-Token": "guess"}).status_code == 403
+
+
+def test_anonymous_post_with_a_token_still_needs_sign_in(client):
+    token = csrf_from(client)
+    assert client.post("/api/projects", json={"title": "x"}, headers={"X-CSRF-Token": token}).status_code == 401
+
+
+def test_planner_pages_redirect_readers_to_sign_in(client):
+    response = client.get("/planung/protokoll")
+    assert response.status_code == 303 and "/planung/anmelden?next=/planung/protokoll" in response.headers["Location"]
+    assert client.get("/api/audit").status_code == 401
+
+
+def test_open_redirects_are_ignored(client):
+    token = csrf_from(client)
+    response = client.post("/planung/anmelden", data={"username": "anna", "password": PASSWORD,
+                                                      "csrf_token": token, "next": "//evil.example/"})
+    assert response.headers["Location"].endswith("/planung/")
+
+
+def test_create_edit_delete_each_appear_in_the_audit_log(signed_in):
+    client, token = signed_in
+    h = {"X-CSRF-Token": token}
+    created = client.post("/api/projects", headers=h, json={
+        "title": "Neuer Spielplatz", "qm_area": "beusselstrasse", "fund": "Baufonds", "handlungsfeld": "Öffentlicher Raum",
+        "lat": "52.5331", "lon": "13.3283", "start_year": "2025", "cost_eur": "120000"})
+    assert created.status_code == 201, created.get_json()
+    project = created.get_json()["project"]
+    assert project["properties"]["location_precision"] == "exact" and project["properties"]["area_slug"] == "beusselstrasse"
+    pid = project["id"]
+    edited = client.put(f"/api/projects/{pid}", headers=h, json={"title": "Neuer Spielplatz", "cost_eur": "150000"})
+    assert edited.status_code == 200 and edited.get_json()["action"] == "updated"
+    assert client.delete(f"/api/projects/{pid}", headers=h).status_code == 200
+    entries = [e for e in client.get("/api/audit").get_json()["entries"] if e["project_id"] == pid]
+    assert [e["action"] for e in entries] == ["delete", "update", "create"]
+    assert all(e["username"] == "anna" for e in entries)
+    update = entries[1]
+    assert json.loads(update["before"])["cost_eur"] == 120000 and json.loads(update["after"])["cost_eur"] == 150000
+    assert pid in client.get("/planung/protokoll").get_data(as_text=True)
+
+
+def test_bad_edits_name_the_field(signed_in):
+    client, token = signed_in
+    r = client.post("/api/projects", headers={"X-CSRF-Token": token}, json={"title": "x", "fund": "Goldfonds"})
+    assert r.status_code == 400 and r.get_json()["errors"][0]["field"] == "fund"
+    r = client.post("/api/projects", headers={"X-CSRF-Token": token}, json={"title": "x", "colour": "red"})
+    assert r.status_code == 400 and "colour" in r.get_json()["error"]
+
+
+def test_upload_page_checks_first_then_imports(signed_in, tmp_path):
+    client, token = signed_in
+    csv = "id,title,fund,lat,lon\nup-1,Hofbegrünung,Baufonds,52.5416,13.3413\n"
+    r = client.post("/planung/import", data={"csrf_token": token, "file": (__import__("io").BytesIO(csv.encode()), "p.csv")},
+                    content_type="multipart/form-data")
+    html = r.get_data(as_text=True)
+    upload_id = re.search(r'name="upload_id" value="([^"]+)"', html).group(1)
+    assert client.get("/api/projects?q=Hofbegr").get_json()["features"] == []
+    r = client.post("/planung/import", data={"csrf_token": token, "upload_id": upload_id})
+    assert r.status_code == 200
+    assert [f["id"] for f in client.get("/api/projects?q=Hofbegr").get_json()["features"]] == ["up-1"]
+
+
+def test_readers_get_no_cookie_and_no_edit_controls(app):
+    reader = app.test_client()
+    for path in ("/", "/gebiete/beusselstrasse", "/kiez/01200517", "/api/projects"):
+        response = reader.get(path)
+        assert "Set-Cookie" not in response.headers, path
+        assert "csrf_token" not in response.get_data(as_text=True), path
