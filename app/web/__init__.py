@@ -23,6 +23,15 @@ def get_store() -> Store:
     return store
 
 
+def get_planner() -> planner.PlannerStore:
+    """The writable planner store (projects, accounts, audit log)."""
+    writer = current_app.extensions.get("kiezkarte_planner")
+    if writer is None:
+        writer = planner.PlannerStore(get_store().planner_path)
+        current_app.extensions["kiezkarte_planner"] = writer
+    return writer
+
+
 @ops.get("/healthz")
 def healthz():
     """Cheap liveness and store check (also the baseline of the request benchmarks)."""
@@ -39,3 +48,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(ogc.bp)
     from . import pages  # HTML pages, languages, static files; registers the HTML error renderer
     pages.init_app(app)
+    from . import auth, planning  # planners: sign-in, CSRF, editing, imports, audit log
+    auth.init_app(app)
+    app.register_blueprint(planning.bp)
