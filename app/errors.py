@@ -17,6 +17,22 @@ class NotFound(KiezkarteError):
     status = 404
 
 
+class SignInRequired(KiezkarteError):
+    status = 401
+
+
+class Forbidden(KiezkarteError):
+    status = 403
+
+
+class TooManyAttempts(KiezkarteError):
+    status = 429
+
+    def __init__(self, wait: int):
+        self.wait = wait
+        super().__init__(f"too many failed sign-ins: try again in {wait} seconds")
+
+
 class AreaNotFound(NotFound):
     pass
 

@@ -51,7 +51,7 @@ class ProjectFilter:
             status=many("status", STATUSES), precision=many("precision", PRECISIONS),
             year_from=_year(args.get("year_from"), "year_from"), year_to=_year(args.get("year_to"), "year_to"),
             climate=_bool(args.get("climate")), area=(args.get("area") or None),
-            bbox=_bbox(args.get("bbox")), q=_text(args.get("q")),
+            bbox=parse_bbox(args.get("bbox")), q=_text(args.get("q")),
         )
 
     def sql(self) -> tuple[str, list]:
@@ -141,7 +141,8 @@ def _text(text):
     return text.strip() or None
 
 
-def _bbox(text):
+def parse_bbox(text):
+    """'west,south,east,north' in lon/lat, checked; None when not given."""
     if not text:
         return None
     try:

@@ -5,7 +5,7 @@ from flask import Blueprint, jsonify, request, url_for
 
 from .. import catalog, export, geojson, lookup, queries, stats
 from ..errors import BadRequest, NotFound
-from ..project_filter import ProjectFilter
+from ..project_filter import ProjectFilter, parse_bbox
 from . import get_store
 from .http import text_response
 
@@ -80,7 +80,7 @@ def projects():
 @bp.get("/places")
 def places():
     kinds = [k for k in request.args.get("kind", "").split(",") if k]
-    bbox = _bbox(request.args.get("bbox"))
+    bbox = parse_bbox(request.args.get("bbox"))
     rows = queries.places(get_store(), kinds, bbox)
     layers = sorted({queries.PLACE_LAYER[k] for k in kinds})
     return _collection([geojson.feature(r, g, feature_id=r["id"]) for r, g in rows], *layers)
@@ -152,16 +152,3 @@ def indicator_list():
 @bp.get("/layers")
 def layers():
     return jsonify({"layers": [layer.as_dict() for layer in catalog.LAYERS]})
-
-
-def _bbox(text: str | None):
-    """'west,south,east,north' in lon/lat, checked."""
-    if not text:
-        return None
-    try:
-        west, south, east, north = (float(v) for v in text.split(","))
-    except ValueError:
-        raise BadRequest("bbox must be four numbers: west,south,east,north (lon/lat)") from None
-    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
-        raise BadRequest("bbox must be west,south,east,north (lon/lat) with west < east and south < north")
-    return west, south, east, north

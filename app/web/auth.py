@@ -15,29 +15,13 @@ import secrets
 import time
 from datetime import timedelta
 
-from flask import Flask, g, redirect, request, session
+from flask import Flask, redirect, request, session
 
 from .. import accounts
-from ..errors import KiezkarteError
+from ..errors import Forbidden, SignInRequired, TooManyAttempts
 from . import get_planner, get_store
 
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-
-
-class SignInRequired(KiezkarteError):
-    status = 401
-
-
-class Forbidden(KiezkarteError):
-    status = 403
-
-
-class TooManyAttempts(KiezkarteError):
-    status = 429
-
-    def __init__(self, wait: int):
-        self.wait = wait
-        super().__init__(f"too many failed sign-ins: try again in {wait} seconds")
 
 
 def init_app(app: Flask) -> None:
@@ -45,13 +29,6 @@ def init_app(app: Flask) -> None:
                       SESSION_COOKIE_NAME="kiezkarte_session", PERMANENT_SESSION_LIFETIME=timedelta(hours=8))
     app.before_request(_check_csrf)
     app.jinja_env.globals.update(csrf_token=csrf_token, current_user=current_user)
-
-    @app.after_request
-    def _retry_after(response):
-        wait = g.pop("retry_after", None)
-        if wait:
-            response.headers["Retry-After"] = str(wait)
-        return response
 
 
 def current_user() -> str | None:
@@ -95,7 +72,6 @@ def sign_in(username: str, password: str) -> None:
     store = get_store()
     wait = max(accounts.wait_seconds(store, c) for c in clients)
     if wait:
-        g.retry_after = wait
         raise TooManyAttempts(wait)
     if not accounts.check_password(store, username, password):
         now = time.time()

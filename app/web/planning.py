@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, jsonify, redirect, request, session
 from flask_babel import gettext
 
 from .. import geojson, i18n, queries
-from ..errors import BadRequest, NotFound
+from ..errors import BadRequest, NotFound, SignInRequired, TooManyAttempts
 from ..importer import import_projects
 from ..project_filter import ProjectFilter
 from . import auth, get_planner, get_store
@@ -36,11 +36,11 @@ def sign_in_page():
 def sign_in():
     try:
         auth.sign_in(request.form.get("username", ""), request.form.get("password", ""))
-    except (auth.SignInRequired, auth.TooManyAttempts) as exc:
+    except (SignInRequired, TooManyAttempts) as exc:
         response = _render("planning/sign_in.html", status=exc.status, next=_safe_next(request.form.get("next")),
                            error=gettext("Too many failed attempts. Try again in %(n)s seconds.", n=exc.wait)
-                           if isinstance(exc, auth.TooManyAttempts) else gettext("Wrong user name or password."))
-        if isinstance(exc, auth.TooManyAttempts):
+                           if isinstance(exc, TooManyAttempts) else gettext("Wrong user name or password."))
+        if isinstance(exc, TooManyAttempts):
             response.headers["Retry-After"] = str(exc.wait)
         return response
     return redirect(_safe_next(request.form.get("next")) or i18n.url("planning.dashboard"), code=303)
