@@ -285,6 +285,7 @@ def queryables(store, collection_id: str, base: str) -> dict:
         props[q.name] = schema
     return {"$schema": "https://json-schema.org/draft/2019-09/schema", "$id": f"{base}/collections/{c.id}/queryables",
             "type": "object", "title": c.title, "properties": props, "additionalProperties": False,
+            "attribution": c.attribution, "licence": c.licence,
             "links": [_link(f"{base}/collections/{c.id}", "collection", JSON, c.title)]}
 
 
@@ -299,6 +300,7 @@ def schema(store, collection_id: str, base: str) -> dict:
                            "geometry": {"description": "GeoJSON geometry or null"},
                            "properties": {"type": "object",
                                           "properties": {name: {"type": t} for name, t in types.items()}}},
+            "attribution": c.attribution, "licence": c.licence,
             "links": [_link(f"{base}/collections/{c.id}", "collection", JSON, c.title)]}
 
 
@@ -348,7 +350,8 @@ def openapi(store, base: str) -> dict:
         paths[f"{p}/schema"] = op(f"schema of {c.id}", f"getSchema_{c.id}", [f], (SCHEMA, HTML))
     return {"openapi": "3.0.3",
             "info": {"title": TITLE, "version": "1.0.0", "description": DESCRIPTION,
-                     "license": {"name": "code MIT; data under the licences named per collection"}},
+                     "license": {"name": "code MIT; data under the licences named per collection"},
+                     "x-attribution": _credits()["attribution"], "x-licence": _credits()["licence"]},
             "servers": [{"url": base}], "paths": paths}
 
 

@@ -126,6 +126,15 @@ def test_collections_describe_extent_crs_and_credits(client, app_store):
     assert link(self_doc, "self").endswith("/ogc/collections/projects")
 
 
+@pytest.mark.parametrize("url", ["/ogc", "/ogc/conformance", "/ogc/collections", "/ogc/collections/projects",
+                                 "/ogc/collections/projects/items?limit=2", "/ogc/collections/qm_areas/items/badstrasse",
+                                 "/ogc/collections/projects/queryables", "/ogc/collections/projects/schema"])
+def test_every_json_answer_carries_attribution_and_licence(client, url):
+    doc = get_json(client, url)
+    assert doc["attribution"] and doc["licence"]
+    assert get_json(client, "/ogc/api")["info"]["x-attribution"]
+
+
 def test_queryables_and_openapi_declare_the_filters(client):
     q = get_json(client, "/ogc/collections/projects/queryables")
     assert {"fund", "bezirk", "status", "climate", "handlungsfelder"} <= set(q["properties"])
@@ -333,7 +342,7 @@ def test_every_resource_has_an_html_variant(client, url):
     for r in (by_f, by_accept):
         assert r.status_code == 200 and r.mimetype == "text/html"
         text = r.get_data(as_text=True)
-        assert text.startswith("<!doctype html>") and "Attribution" in text or url.endswith("/api")
+        assert text.startswith("<!doctype html>") and "Attribution" in text and "Licence" in text
     assert "Accept" in by_accept.headers["Vary"]
     assert client.get(url + "?f=json").mimetype in ("application/json", "application/geo+json", ogc.SCHEMA,
                                                     "application/vnd.oai.openapi+json")
@@ -420,3 +429,10 @@ def test_gdal_reads_every_feature_of_every_collection(live_server, app_store, tm
         assert set(ids) == expected, cid
         summary = run("ogrinfo", "-ro", "-so", url, cid)
         assert f"Feature Count: {len(expected)}" in summary
+    # GDAL hands the spatial filter (bbox) and the queryables it finds in the OpenAPI document to the server
+    filtered = run("ogrinfo", "-ro", "-q", "-spat", "13.3", "52.5", "13.4", "52.55", "-where", "bezirk = 'Mitte'",
+                   url, "planungsraeume")
+    layer = app_store.read_layer("planungsraeume")
+    area = crs.lonlat_box_in_store_crs((13.3, 52.5, 13.4, 52.55))
+    expected = layer[layer.intersects(area) & (layer["bezirk"] == "Mitte")]
+    assert filtered.count("OGRFeature(planungsraeume)") == len(expected) > 0
