@@ -193,7 +193,7 @@ def _map_env() -> maps.MapEnv:
 
 
 def _page(template: str, status: int = 200, **context):
-    html = render_template(template, asset_url=asset_url, i18n=i18n, **context)
+    html = render_template(template, **context)
     response = current_app.make_response((html, status))
     map_page = context.get("map_page")
     response.headers["Content-Security-Policy"] = _csp(map_page.script_hash if map_page else None)
@@ -228,6 +228,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     errors.set_html_renderer(render_error)
     app.jinja_env.filters["safe_url"] = safe_url
+    app.jinja_env.globals.update(asset_url=asset_url, i18n=i18n)  # base.html works for every blueprint
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
