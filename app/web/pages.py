@@ -212,7 +212,7 @@ def _csp(script_hash: str | None) -> str:
     scripts = ["'self'"] + ([script_hash] if script_hash else [])
     return ("default-src 'self'; "
             f"script-src {' '.join(scripts)}; "
-            "style-src 'self' 'unsafe-inline'; "
+            "style-src 'self'; "
             f"img-src {' '.join(img)}; "
             "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'")
 
