@@ -53,7 +53,7 @@ def build(raw_dir, store_url, official_areas: Path | None = None, planner_url: s
     places = _places(raw, notes, plr)
     plr = _with_facility_counts(plr, places)
     valid_plr = set(plr["plr_id"])
-    addresses = _addresses(raw, notes, valid_plr)
+    addresses, streets, address_plr = _addresses(raw, notes, valid_plr)
 
     areas = qm.build_areas(sources.qm_areas(raw, notes), plr, notes, path=raw / "qm" / "qm_areas.csv")
     official = official_areas or _official_file(raw)
@@ -70,7 +70,7 @@ def build(raw_dir, store_url, official_areas: Path | None = None, planner_url: s
     plr["qm_areas"] = plr["plr_id"].map(area_plr.groupby("plr_id")["area_slug"].agg(";".join)).fillna("")
 
     projects = locate_projects(sources.qm_projects(raw, notes), areas, places[places["kind"].isin(
-        ["kita", "school", "youth_centre", "green_space"])], plr, _address_finder(addresses), notes)
+        ["kita", "school", "youth_centre", "green_space"])], plr, address_plr, notes)
 
     layers = {
         "planungsraeume": plr,
@@ -93,7 +93,7 @@ def build(raw_dir, store_url, official_areas: Path | None = None, planner_url: s
     }
     tables = {
         "addresses": addresses,
-        "streets": _streets(addresses),
+        "streets": streets,
         "area_plr": area_plr,
         "area_indicators": summary.rename(columns={"zone_id": "zone"}),
         "catalog": pd.DataFrame([layer.as_dict() for layer in catalog.LAYERS]),
@@ -166,27 +166,58 @@ def _zone_facilities(zones: gpd.GeoDataFrame, places: gpd.GeoDataFrame) -> pd.Da
     return out.fillna(0).astype(int)
 
 
-def _addresses(raw: Path, notes: list[str], valid_plr) -> pd.DataFrame:
+def _addresses(raw: Path, notes: list[str], valid_plr):
+    """The address table with each street's name key, the street table and an address finder.
+
+    Works on the street names' codes (``pd.factorize``): ``name_key`` runs once per street
+    (11,000), not once per address (400,000).
+    """
     addresses = sources.addresses(raw, notes, valid_plr)
-    keys = {s: name_key(s) for s in addresses["street"].unique()}
-    addresses.insert(1, "street_key", addresses["street"].map(keys))
-    return addresses
+    codes, names = pd.factorize(addresses["street"].to_numpy(dtype=object))
+    keys = np.array([name_key(s) for s in names], dtype=object)
+    addresses.insert(1, "street_key", pd.Series(keys[codes], index=addresses.index, dtype=str))
+    return addresses, _streets(addresses, codes, names, keys), _AddressFinder(addresses, codes, keys)
 
 
-def _streets(addresses: pd.DataFrame) -> pd.DataFrame:
-    """One row per street and postcode, for suggestions as you type."""
-    streets = (addresses.groupby(["street_key", "street", "plz"], as_index=False)
-               .agg(addresses=("hnr", "size"), ortsteil=("ortsteil", "first")))
-    return streets.sort_values(["street_key", "plz"], ignore_index=True)
+def _streets(addresses: pd.DataFrame, codes: np.ndarray, names: np.ndarray, keys: np.ndarray) -> pd.DataFrame:
+    """One row per street and postcode, for suggestions as you type: its number of
+    addresses and the Ortsteil of its first address (``sources.addresses`` has no
+    missing values), ordered by street key, postcode and street."""
+    plz_codes, plz = pd.factorize(addresses["plz"].to_numpy(dtype=object))
+    pairs, first, counts = np.unique(codes.astype(np.int64) * len(plz) + plz_codes, return_index=True,
+                                     return_counts=True)
+    street, postcode = np.divmod(pairs, len(plz))
+    streets = pd.DataFrame({"street_key": keys[street], "street": names[street], "plz": plz[postcode],
+                            "addresses": counts.astype(np.int64),
+                            "ortsteil": addresses["ortsteil"].to_numpy(dtype=object)[first]})
+    return streets.sort_values(["street_key", "plz", "street"], ignore_index=True)
 
 
-def _address_finder(addresses: pd.DataFrame):
-    index = {(k, h, s): p for k, h, s, p in zip(addresses["street_key"], addresses["hnr"],
-                                                 addresses["hnr_suffix"], addresses["plr_id"])}
+class _AddressFinder:
+    """``find(street, number, suffix)`` -> the plr_id of that address, or None.
 
-    def find(street: str, number: str, suffix: str = ""):
-        return index.get((name_key(street), str(number), (suffix or "").upper()))
-    return find
+    Matches the street by its name key, the number and suffix exactly; where the table
+    holds an address twice, its last row answers. Only the rows of the streets asked
+    for are looked at (the projects ask for a few dozen), not a dict of all 400,000.
+    """
+
+    def __init__(self, addresses: pd.DataFrame, street_codes: np.ndarray, street_keys: np.ndarray):
+        self._codes = street_codes
+        self._by_key: dict[str, list[int]] = {}
+        for code, key in enumerate(street_keys):
+            self._by_key.setdefault(key, []).append(code)
+        self._hnr = addresses["hnr"].to_numpy(dtype=object)
+        self._suffix = addresses["hnr_suffix"].to_numpy(dtype=object)
+        self._plr = addresses["plr_id"].to_numpy(dtype=object)
+
+    def __call__(self, street: str, number: str, suffix: str = ""):
+        codes = self._by_key.get(name_key(street))
+        if not codes:
+            return None
+        number, suffix = str(number), (suffix or "").upper()
+        rows = np.flatnonzero(np.isin(self._codes, codes))
+        hits = [i for i in rows if self._hnr[i] == number and self._suffix[i] == suffix]
+        return self._plr[hits[-1]] if hits else None
 
 
 def _official_file(raw: Path) -> Path | None:

@@ -86,12 +86,25 @@ def numbers(frame: pd.DataFrame, column: str, path, *, decimal_comma: bool = Fal
 
 def plr_ids(frame: pd.DataFrame, column: str, path) -> pd.Series:
     """LOR Planungsraum ids: 8 digits, kept as strings."""
-    ids = frame[column].astype(str).str.strip()
-    bad = ~ids.str.fullmatch(r"\d{8}")
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise SourceError(path, f"'{ids.iloc[i]}' is not an 8-digit Planungsraum id", row=i + 2, field=column)
-    return ids
+    ids = stripped(frame[column])
+    if set(map(len, ids)) - {8} or not "".join(ids).isdecimal():  # one pass each; isdecimal is regex \d
+        for i, value in enumerate(ids):
+            if len(value) != 8 or not value.isdecimal():
+                raise SourceError(path, f"'{value}' is not an 8-digit Planungsraum id", row=i + 2, field=column)
+    return pd.Series(ids, index=frame.index, dtype=str)
+
+
+def stripped(column: pd.Series) -> list[str]:
+    """The values as text without surrounding white space (a missing value reads 'nan').
+
+    Plain Python over the values: pandas' ``.str`` methods on its Python-backed string
+    dtype cost several times more on the 400,000 addresses.
+    """
+    values = column.to_numpy(dtype=object)
+    try:
+        return list(map(str.strip, values))
+    except TypeError:  # not all text: missing values, or numbers from a vector file's attribute table
+        return [str(v).strip() for v in column.to_numpy(dtype=object, na_value="nan")]
 
 
 def check_keys(frame: pd.DataFrame, key: str, valid, path, notes: list[str], *, what: str = "Planungsraum") -> pd.Series:
@@ -363,11 +376,11 @@ def addresses(raw: Path, notes: list[str], valid_plr) -> pd.DataFrame:
     path = raw / "adressen_plr" / "adressen.csv.gz"
     df = read_csv(path)
     require_columns(df, path, ["hnr", "hnr_zusatz", "str_name", "plz", "ort_name", "PLR_ID"])
-    out = pd.DataFrame({"street": df["str_name"].str.strip(), "hnr": df["hnr"].str.strip(),
-                        "hnr_suffix": df["hnr_zusatz"].str.strip().str.upper(), "plz": df["plz"].str.strip(),
-                        "ortsteil": df["ort_name"].str.strip(), "plr_id": plr_ids(df, "PLR_ID", path)})
+    out = pd.DataFrame({"street": stripped(df["str_name"]), "hnr": stripped(df["hnr"]),
+                        "hnr_suffix": list(map(str.upper, stripped(df["hnr_zusatz"]))), "plz": stripped(df["plz"]),
+                        "ortsteil": stripped(df["ort_name"]), "plr_id": plr_ids(df, "PLR_ID", path)}, dtype=str)
     matched = check_keys(out, "plr_id", valid_plr, path, notes)
-    return out[matched].reset_index(drop=True)
+    return out if matched.all() else out[matched].reset_index(drop=True)
 
 
 def qm_areas(raw: Path, notes: list[str]) -> pd.DataFrame:
