@@ -28,12 +28,14 @@ def feature_collection(gdf: gpd.GeoDataFrame, properties: list[str], *, id_colum
         geoms = shapely.simplify(geoms, simplify_m, preserve_topology=True)
     web = gpd.GeoSeries(geoms, crs=crs.STORE_CRS).to_crs(crs.WEB_CRS).to_numpy()
     web = shapely.set_precision(web, 10 ** -decimals) if decimals is not None else web
+    columns = {p: gdf[p].tolist() for p in properties}  # one read per column, not per cell
+    ids = gdf[id_column].tolist() if id_column else None
     features = []
     for i, geom in enumerate(web):
-        props = {p: _jsonable(gdf[p].iloc[i]) for p in properties}
+        props = {p: _jsonable(values[i]) for p, values in columns.items()}
         feature = {"type": "Feature"}
-        if id_column:
-            feature["id"] = _jsonable(gdf[id_column].iloc[i])
+        if ids is not None:
+            feature["id"] = _jsonable(ids[i])
         feature["properties"] = props
         feature["geometry"] = None if geom is None or shapely.is_empty(geom) else _rounded(shapely.geometry.mapping(geom), decimals)
         features.append(feature)

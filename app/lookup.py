@@ -2,8 +2,8 @@
 
 Addresses are looked up in the official address table (no geocoder): street and
 number, postcode optional, tolerant of 'Str.'/'Straße', case and spaces. A point is
-WGS84 lon/lat or EPSG:25833 x/y. Nothing found is an answer with suggestions, never
-an exception.
+WGS84 lon/lat or EPSG:25833 x/y. Nothing found is an answer with suggestions and a
+``reason`` code (no_house_number, not_found, outside_berlin), never an exception.
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def lookup_address(store, text: str) -> dict:
         raise BadRequest("address too long (at most 200 characters)")
     parsed = parse_address(text)
     if parsed is None:
-        return {"query": text, "found": False, "message": "no house number found",
+        return {"query": text, "found": False, "reason": "no_house_number", "message": "no house number found",
                 "suggestions": suggest_streets(store, text)}
     where, params = "street_key = ? AND hnr = ?", [parsed["street_key"], parsed["hnr"]]
     if parsed["plz"]:
@@ -49,7 +49,7 @@ def lookup_address(store, text: str) -> dict:
     exact = [r for r in rows if r["hnr_suffix"] == parsed["suffix"]]
     rows = exact or rows
     if not rows:
-        return {"query": text, "found": False, "message": "address not in the address table",
+        return {"query": text, "found": False, "reason": "not_found", "message": "address not in the address table",
                 "suggestions": suggest_addresses(store, parsed)}
     best = rows[0]
     plr_ids = sorted({r["plr_id"] for r in rows})
@@ -73,7 +73,8 @@ def lookup_point(store, *, lon=None, lat=None, x=None, y=None) -> dict:
     ids = store.ids_at("planungsraeume", "plr_id", x, y)
     point = {"x": round(x, 2), "y": round(y, 2), "crs": "EPSG:25833"}
     if not ids:
-        return {"found": False, "point": point, "message": "this point lies outside Berlin's Planungsräume"}
+        return {"found": False, "reason": "outside_berlin", "point": point,
+                "message": "this point lies outside Berlin's Planungsräume"}
     return {"found": True, "point": point, **_kiez(store, ids[0], x=x, y=y)}
 
 

@@ -85,7 +85,7 @@ def test_a_point_in_beusselstrasse_names_the_area(store):
 
 def test_a_point_outside_berlin_is_an_answer_not_an_error(store):
     result = lookup.lookup_point(store, lon=2.35, lat=48.85)
-    assert result["found"] is False and "outside" in result["message"]
+    assert result["found"] is False and result["reason"] == "outside_berlin"
 
 
 @pytest.mark.parametrize("kwargs", [{"lon": "abc", "lat": "52"}, {"lon": 200, "lat": 52}, {}, {"lon": "nan", "lat": "52"}])

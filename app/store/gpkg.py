@@ -32,7 +32,6 @@ _GDAL_WRITE = {"OGR_CURRENT_DATE": _STAMP, "OGR_SQLITE_JOURNAL": "OFF", "OGR_SQL
 # Attribute indexes: (table, column list)
 INDEXES = (
     ("addresses", ("street_key", "hnr", "hnr_suffix")),
-    ("addresses", ("plr_id",)),
     ("streets", ("street_key",)),
     ("planungsraeume", ("plr_id",)),
     ("qm_areas", ("slug",)),
