@@ -24,6 +24,7 @@ FORMATS = {"geojson": "application/geo+json", "csv": "text/csv", "gpkg": "applic
 PROJECT_EXPORT_FIELDS = ("id", "title", "qm_area", "qm_area_stated", "fund", "fund_stated", "handlungsfelder",
                          "handlungsfeld_inferred", "climate", "start_year", "end_year", "status", "cost_eur",
                          "cost_stated", "place", "address", "location_precision", "located_by", "plr_id", "source_url")
+INTEGER_FIELDS = {"start_year", "end_year", "climate", "handlungsfeld_inferred", "residents"}
 PLACE_KIND = {layer: kind for kind, layer in queries.PLACE_LAYER.items()}
 
 
@@ -67,6 +68,8 @@ def export(store, layer_id: str, fmt: str, flt: ProjectFilter | None = None) -> 
     frame = gpd.GeoDataFrame([r for r, _ in rows], geometry=[g for _, g in rows], crs=crs.STORE_CRS) if rows else \
         gpd.GeoDataFrame({"id": []}, geometry=gpd.GeoSeries([], crs=crs.STORE_CRS))
     frame = frame.drop(columns=[c for c in ("fid", *layer.drop) if c in frame.columns])
+    for column in INTEGER_FIELDS & set(frame.columns):  # years stay years when some are unknown
+        frame[column] = pd.to_numeric(frame[column]).astype("Int64")
     body = {"geojson": _geojson, "csv": _csv, "gpkg": _gpkg}[fmt](frame, layer, attribution)
     suffix = f"-{_filter_slug(flt)}" if flt is not None and not flt.is_empty() else ""
     return body, FORMATS[fmt], f"kiezkarte-{layer_id}{suffix}.{fmt}"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, url_for
 
-from .. import catalog, export, geojson, lookup, queries, stats
+from .. import catalog, export, geojson, lookup, openapi, queries, stats
 from ..errors import BadRequest, NotFound
 from ..project_filter import ProjectFilter, parse_bbox
 from . import get_store
@@ -35,13 +35,18 @@ def _stored(key: str):
 
 @bp.get("/")
 def index():
-    return jsonify({"endpoints": {
+    return jsonify({"openapi": url_for(".openapi_spec"), "endpoints": {
         "areas": url_for(".areas"), "area": "/api/areas/<slug>",
         "planungsraeume": url_for(".planungsraeume"), "planungsraum": "/api/planungsraeume/<plr_id>",
         "projects": url_for(".projects") + "?area=<slug>&fund=<fund>", "places": url_for(".places") + "?kind=kita,school&bbox=w,s,e,n",
         "bezirke": url_for(".bezirke"), "lookup": url_for(".lookup_view") + "?address=… or ?lat=…&lon=…",
         "suggest": url_for(".suggest") + "?q=…", "export": "/api/export/<layer>.<geojson|csv|gpkg>?<project filters>",
         "stats": url_for(".statistics") + "?<project filters>", "compare": url_for(".compare") + "?sort=…&order=desc", "indicators": url_for(".indicator_list"), "layers": url_for(".layers")}})
+
+
+@bp.get("/openapi.json")
+def openapi_spec():
+    return jsonify(openapi.spec())
 
 
 @bp.get("/areas")
