@@ -131,7 +131,8 @@ def import_projects(path, store, planner, *, username: str, dry_run: bool = Fals
     if len(table) > MAX_ROWS:
         raise SourceError(name, f"{len(table)} rows; at most {MAX_ROWS} in one import")
     context = _Context(store)
-    prepared = [context.prepare(row_no, row, geom, given_crs) for row_no, row, geom in zip(
+    from_vector = path.suffix.lower() in VECTOR_SUFFIXES
+    prepared = [context.prepare(row_no, row, geom, given_crs, from_vector=from_vector) for row_no, row, geom in zip(
         table["_row"], table.drop(columns="_row").to_dict("records"), geoms)]
     _check_duplicate_ids(prepared)
     report = ImportReport(name, [p[0] for p in prepared], dry_run, notes=notes)
@@ -284,9 +285,11 @@ class _Context:
         self.place_keys = np.array([name_key(r["name"]) for r, _ in places])
         self._address_cache: dict = {}
 
-    def prepare(self, row_no: int, row: dict, geom, given_crs):
+    def prepare(self, row_no: int, row: dict, geom, given_crs, *, from_vector: bool = False):
         errors: list[tuple[str, str]] = []
         text = {k: ("" if v is None or (isinstance(v, float) and v != v) else str(v).strip()) for k, v in row.items()}
+        if from_vector and geom is None and not any(text.get(k) for k in ("place", "address", "qm_area")):
+            errors.append(("geometry", "empty geometry, and no place, address or qm_area to locate the project"))
         title = text.get("title", "")
         rep = RowReport(row_no, None, title[:80])
         if not title:
