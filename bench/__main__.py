@@ -5,7 +5,8 @@ Every benchmark is a module ``bench/<name>.py`` listed in ``REGISTRY`` with a fu
 ``figures`` (label -> text for the table); see ``bench._common.result``. The runner
 prints one table and writes every result to ``bench/results/<UTC timestamp>.json`` and
 ``bench/results/latest.json``. It is a report, not a test: a missed target prints
-MISSED and still exits 0. A benchmark that crashes is reported as ERROR (exit 1).
+MISSED and still exits 0. A benchmark that crashes is reported as ERROR (exit 1); one
+that cannot run here (e.g. no Chromium) returns ``{"skipped": reason}`` and shows SKIPPED.
 """
 from __future__ import annotations
 
@@ -26,6 +27,12 @@ from pathlib import Path
 REGISTRY = [
     "aggregation",  # point-in-area counts: app.spatial.count_points vs bare shapely 2 (synthetic points)
     "build",        # app.build.build vs only reading the raw files it reads
+    "page_weight",  # bytes a first visit transfers (headless Chromium) vs the issue-3 budgets
+    "time_to_map",  # navigation -> map drawn, Kiezkarte page vs a bare Leaflet page (headless Chromium)
+    "lookup_rps",   # /api/lookup?address= requests/s vs /healthz on the same live server
+    "ogc_items",    # /ogc/.../planungsraeume/items?limit=1000 requests/s vs the same bytes precomputed
+    "conditional_304",  # If-None-Match answered 304 vs the full 200 of /api/planungsraeume, requests/s
+    "import_csv",   # import-projects of 10,000 rows (synthetic titles, real addresses) vs pandas.read_csv
 ]
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -72,14 +79,17 @@ def main(argv=None) -> int:
     print()
     print(_table(results))
     print()
-    missed = [n for n, r in results.items() if "error" not in r and not r.get("ok")]
+    missed = [n for n, r in results.items() if "error" not in r and "skipped" not in r and not r.get("ok")]
     errors = [n for n, r in results.items() if "error" in r]
+    skipped = [n for n, r in results.items() if "skipped" in r]
     if missed:
         print(f"MISSED: {', '.join(missed)} (target not met; this is a report, exit code stays 0)")
     if errors:
         print(f"ERROR: {', '.join(errors)}")
+    if skipped:
+        print(f"SKIPPED: {', '.join(skipped)} (see the reason in the table)")
     if not missed and not errors:
-        print("all targets met")
+        print("all targets met" + (" (of those that ran)" if skipped else ""))
     print(f"results: {path} (and {RESULTS_DIR / 'latest.json'})")
     return 1 if errors else 0
 
@@ -94,13 +104,16 @@ def _table(results: dict[str, dict]) -> str:
     head = ("benchmark", "measured", "ratio", "target", "result")
     rows = []
     for name, r in results.items():
+        if "skipped" in r:
+            rows.append([name, textwrap.wrap(r["skipped"], 70) or [""], "-", "-", "SKIPPED"])
+            continue
         if "error" in r:
             rows.append([name, textwrap.wrap(r["error"], 70) or [""], "-", "-", "ERROR"])
             continue
         label = f"{name} [synthetic]" if "synthetic" in str(r.get("data", "")) else name
         figures = [f"{k}: {v}" for k, v in r.get("figures", {}).items()]
         rows.append([label, figures, f"{r['ratio']:.2f} ({r.get('ratio_of', '')})", r["target"],
-                     "ok" if r["ok"] else "MISSED"])
+                     "report" if r.get("report_only") else ("ok" if r["ok"] else "MISSED")])
     widths = [max([len(head[0])] + [len(r[0]) for r in rows]),
               max([len(head[1])] + [len(line) for r in rows for line in r[1]]),
               max([len(head[2])] + [len(r[2]) for r in rows]),
@@ -130,8 +143,20 @@ def _machine() -> dict:
                                 capture_output=True, text=True, timeout=10).stdout.strip() or None
     except Exception:
         commit = None
+    try:  # others work in the same tree: say which files differed from the commit measured
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=RESULTS_DIR.parent.parent,
+                                capture_output=True, text=True, timeout=10).stdout.splitlines()
+        modified = sorted(line[3:] for line in status if line[3:] and not line[3:].startswith("bench/"))
+    except Exception:
+        modified = None
+    for mod in ("flask", "werkzeug", "playwright"):
+        try:
+            from importlib.metadata import version
+            versions[mod] = version(mod)
+        except Exception:
+            versions[mod] = None
     return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-            "git_commit": commit, "versions": versions}
+            "git_commit": commit, "modified_outside_bench": modified, "versions": versions}
 
 
 def _write(report: dict, started: datetime) -> Path:

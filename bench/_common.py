@@ -33,7 +33,25 @@ def seconds(value: float) -> str:
     return f"{value:.3f} s" if value < 100 else f"{value:.0f} s"
 
 
-def result(*, ratio: float, target_max: float, ratio_of: str, figures: dict, data: str, **extra) -> dict:
-    """The dict every benchmark returns: a ratio (lower is better), its target and ``ok``."""
-    return {"ratio": round(ratio, 3), "ratio_of": ratio_of, "target": f"<= {target_max:g}",
-            "ok": bool(ratio <= target_max), "figures": figures, "data": data, **extra}
+def result(*, ratio: float, ratio_of: str, figures: dict, data: str, target_max: float | None = None,
+           target_min: float | None = None, report_only: bool = False, **extra) -> dict:
+    """The dict every benchmark returns: a ratio, its target and ``ok``.
+
+    ``target_max`` for ratios where lower is better (times, bytes), ``target_min`` where
+    higher is better (requests per second relative to a baseline): exactly one of them,
+    or ``report_only`` where the issue asks for figures but sets no target (shown as
+    "report", never MISSED).
+    """
+    if report_only:
+        if target_max is not None or target_min is not None:
+            raise ValueError("a report-only result has no target")
+        return {"ratio": round(ratio, 3), "ratio_of": ratio_of, "target": "none", "ok": True,
+                "report_only": True, "figures": figures, "data": data, **extra}
+    if (target_max is None) == (target_min is None):
+        raise ValueError("give exactly one of target_max and target_min")
+    if target_max is not None:
+        target, ok = f"<= {target_max:g}", ratio <= target_max
+    else:
+        target, ok = f">= {target_min:g}", ratio >= target_min
+    return {"ratio": round(ratio, 3), "ratio_of": ratio_of, "target": target,
+            "ok": bool(ok), "figures": figures, "data": data, **extra}
