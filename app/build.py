@@ -2,8 +2,8 @@
 
 Reads every dataset (``sources``), joins the Planungsraum tables by id and the points
 by location (``spatial``), draws the QM areas (``qm``), summarises them against Berlin
-(``indicators``), places the projects (``projects``) and writes one GeoPackage
-atomically (``store``). Returns a report of everything it noticed.
+(``indicators``), places the projects (``projects``) and writes the store atomically
+(``store``: a GeoPackage file, or a PostGIS schema swapped in by one transaction). Returns a report of everything it noticed.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from . import catalog, geojson, indicators, qm, sources, spatial
 from .errors import SourceError
 from .names import name_key
 from .projects import locate_projects, precision_counts
-from .store import planner, write_store
+from .store import ensure_planner, write_store
 
 OFFICIAL_AREAS_DIR = "qm_official"  # under the raw folder; written by `kiezkarte import-areas`
 WEB_SIMPLIFY_M = 20  # below a pixel at city zoom
@@ -102,7 +102,7 @@ def build(raw_dir, store_url, official_areas: Path | None = None, planner_url: s
         "meta": pd.DataFrame({"key": ["counts"], "value": [json.dumps(report.counts, ensure_ascii=False)]}),
     }
     write_store(store_url, layers, tables)
-    added = planner.ensure(planner_url or planner.default_path(store_url), projects)
+    added = ensure_planner(store_url, planner_url, projects)
     report.counts["projects_added_to_planner_store"] = added
     report.seconds = time.perf_counter() - started
     return report

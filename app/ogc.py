@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
 import threading
 import weakref
@@ -475,13 +474,9 @@ class _PageCache:
 _PAGES = _PageCache(max_bytes=64 * 1024 * 1024)
 
 
-def _version(store) -> tuple:
-    """Changes when the store file is replaced by a rebuild."""
-    path = getattr(store, "path", None)
-    if path is None:
-        return ()
-    st = os.stat(path)
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
+def _version(store):
+    """Changes when a rebuild replaces the store (its file, or its PostGIS schema)."""
+    return store.version()
 
 
 def item(store, collection_id: str, feature_id: str, args: dict[str, list[str]], base: str) -> Page:
@@ -615,7 +610,7 @@ def parse_datetime(text: str) -> tuple[int | None, int | None]:
 
 def _filters(store, c: Collection, query: dict) -> tuple[str, tuple]:
     """SQL WHERE (over alias t) and parameters for the collection, its property filters and datetime."""
-    where, params = [f"({c.where})" if c.where else "1"], list(c.params)
+    where, params = [f"({c.where})" if c.where else "TRUE"], list(c.params)
     types = _meta(store, c)["types"]
     derived = dict(c.derived)
     for q in c.queryables:
@@ -754,7 +749,7 @@ def _extent(store, c: Collection) -> dict:
 
 
 def _read_meta(store, c: Collection) -> dict:
-    info = store.query(f'PRAGMA table_info("{c.table}")')
+    info = store.columns(c.table)
     columns = [r["name"] for r in info if r["name"] not in ("fid", "geom")]
     types = {}
     for r in info:
@@ -768,7 +763,7 @@ def _read_meta(store, c: Collection) -> dict:
 
 
 def _read_extent(store, c: Collection) -> dict:
-    where = c.where or "1"
+    where = c.where or "TRUE"
     count = store.scalar(f'SELECT COUNT(*) FROM "{c.table}" t WHERE {where}', c.params)
     envelopes = store.envelopes(c.table, where, c.params)
     if envelopes:
@@ -779,7 +774,7 @@ def _read_extent(store, c: Collection) -> dict:
     meta = {"count": count, "bbox": tuple(round(v, 6) for v in bounds)}
     if c.temporal:
         s, e = c.temporal
-        row = store.query(f'SELECT MIN({s}) AS s, MAX({e}) AS e, SUM({e} IS NULL AND {s} IS NOT NULL) AS open '
+        row = store.query(f'SELECT MIN({s}) AS s, MAX({e}) AS e, SUM(CASE WHEN {e} IS NULL AND {s} IS NOT NULL THEN 1 ELSE 0 END) AS open '
                           f'FROM "{c.table}" t WHERE {where}', c.params)[0]
         start = f"{int(row['s'])}-01-01T00:00:00Z" if row["s"] is not None else None
         end = f"{int(row['e'])}-12-31T23:59:59Z" if row["e"] is not None and not row["open"] else None

@@ -1,4 +1,4 @@
-"""GeoPackage geometry blobs: encode, decode, and the SQL functions GeoPackage triggers need.
+"""GeoPackage geometry blobs: encode, decode (also PostGIS's EWKB), and the SQL functions GeoPackage triggers need.
 
 GDAL creates R-tree triggers that call ST_IsEmpty and ST_MinX/MaxX/MinY/MaxY; a plain
 ``sqlite3`` connection gets them from ``register_functions`` so it can write features.
@@ -25,9 +25,12 @@ def encode(geometry, srs_id: int = SRS_ID) -> bytes | None:
 
 
 def decode(blob: bytes | None):
-    """GeoPackage binary -> shapely geometry (None for NULL or empty)."""
+    """GeoPackage binary, or the (E)WKB PostGIS gives -> shapely geometry (None for NULL or empty)."""
     if blob is None:
         return None
+    if blob[:2] != b"GP":  # WKB starts with its byte order, 0 or 1
+        geom = shapely.from_wkb(bytes(blob))
+        return None if geom.is_empty else geom
     flags = blob[3]
     if flags & 0b10000:
         return None

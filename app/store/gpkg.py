@@ -173,6 +173,8 @@ class GeoPackageStore:
     connection, so ``projects`` resolves to its table without a prefix.
     """
 
+    backend = "geopackage"
+
     def __init__(self, path, planner_path=None):
         self.path = str(path)
         self.planner_path = str(planner_path) if planner_path else None
@@ -198,6 +200,15 @@ class GeoPackageStore:
         row = self._con().execute(sql, params).fetchone()
         return None if row is None else row[0]
 
+    def version(self) -> tuple:
+        """Changes when a rebuild replaces the store file."""
+        st = os.stat(self.path)
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def columns(self, table: str) -> list[dict]:
+        """[{name, type}] of a table (built or planner), in table order, with its declared SQL type."""
+        return [{"name": r["name"], "type": r["type"]} for r in self.query(f'PRAGMA table_info("{table}")')]
+
     def tables(self) -> list[str]:
         return [r["table_name"] for r in self.query("SELECT table_name FROM gpkg_contents ORDER BY table_name")]
 
@@ -222,7 +233,7 @@ class GeoPackageStore:
 
     # -- rows
     def rows(self, table: str, where: str = "", params=(), order: str = "") -> list[dict]:
-        sql = f'SELECT * FROM "{table}"' + (f" WHERE {where}" if where else "") + (f" ORDER BY {order}" if order else "")
+        sql = f'SELECT * FROM "{table}"' + (f" WHERE {where}" if where else "") + (f" ORDER BY {order}, fid" if order else "")
         rows = self.query(sql, params)
         for r in rows:
             r.pop("geom", None)
@@ -231,7 +242,7 @@ class GeoPackageStore:
 
     def features(self, table: str, where: str = "", params=(), order: str = "", limit: int | None = None):
         """Rows with their geometry: [(properties, shapely geometry in EPSG:25833 or None)]."""
-        sql = (f'SELECT * FROM "{table}"' + (f" WHERE {where}" if where else "") + (f" ORDER BY {order}" if order else "")
+        sql = (f'SELECT * FROM "{table}"' + (f" WHERE {where}" if where else "") + (f" ORDER BY {order}, fid" if order else "")
                + (f" LIMIT {int(limit)}" if limit else ""))
         out = []
         for row in self.query(sql, params):

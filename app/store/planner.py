@@ -62,11 +62,16 @@ def ensure(path, research: gpd.GeoDataFrame) -> int:
     """
     if not os.path.exists(path):
         _create(path, research.iloc[:0])
-    store = PlannerStore(path)
+    return seed(PlannerStore(path), research)
+
+
+def seed(store: "PlannerStore", research: gpd.GeoDataFrame) -> int:
+    """Bring the research projects into an existing planner store (either backend); see ``ensure``."""
     changed = 0
     with store.transaction() as con:
-        present = {r[0] for r in con.execute("SELECT id FROM projects")}
-        touched = {r[0] for r in con.execute("SELECT DISTINCT project_id FROM audit_log WHERE username != 'system'")}
+        present = {r["id"] for r in con.execute("SELECT id FROM projects")}
+        touched = {r["project_id"] for r in con.execute(
+            "SELECT DISTINCT project_id FROM audit_log WHERE username != 'system'")}
         for row, geom in zip(research.drop(columns="geometry").to_dict("records"), research.geometry):
             row = {**_clean(row), "origin": "research", "updated_at": None}
             if row["id"] in touched:
@@ -125,7 +130,15 @@ def _clean(row: dict) -> dict:
 
 
 class PlannerStore:
-    """Writes to the planner GeoPackage. Reads go through the read store, which attaches it."""
+    """Writes to the planner GeoPackage. Reads go through the read store, which attaches it.
+
+    ``postgis.PostGISPlanner`` reuses every method but ``transaction`` and the geometry
+    encoding: the SQL here is the app's dialect (``?`` placeholders), rows are read by name.
+    """
+
+    backend = "geopackage"
+    GEOMETRY_SQL = "?"                       # how a geometry parameter enters an INSERT/UPDATE
+    INTEGRITY_ERRORS = (sqlite3.IntegrityError,)
 
     def __init__(self, path):
         self.path = str(path)
@@ -179,8 +192,8 @@ class PlannerStore:
             return "unchanged"
         merged["updated_at"] = now()
         assignments = ", ".join(f'"{k}" = ?' for k in PROJECT_FIELDS)
-        con.execute(f"UPDATE projects SET {assignments}, geom = ? WHERE id = ?",
-                    [merged[k] for k in PROJECT_FIELDS] + [geometry.encode(geom), row["id"]])
+        con.execute(f"UPDATE projects SET {assignments}, geom = {self.GEOMETRY_SQL} WHERE id = ?",
+                    [merged[k] for k in PROJECT_FIELDS] + [self.geometry_value(geom), row["id"]])
         self._audit(con, username, "update", row["id"], before, _snapshot(merged, geom), action_note)
         return "updated"
 
@@ -193,8 +206,11 @@ class PlannerStore:
 
     def _insert(self, con, row: dict, geom) -> None:
         columns = ", ".join(f'"{k}"' for k in PROJECT_FIELDS)
-        con.execute(f"INSERT INTO projects ({columns}, geom) VALUES ({', '.join('?' * len(PROJECT_FIELDS))}, ?)",
-                    [row.get(k) for k in PROJECT_FIELDS] + [geometry.encode(geom)])
+        con.execute(f"INSERT INTO projects ({columns}, geom) VALUES ({', '.join('?' * len(PROJECT_FIELDS))}, "
+                    f"{self.GEOMETRY_SQL})", [row.get(k) for k in PROJECT_FIELDS] + [self.geometry_value(geom)])
+
+    def geometry_value(self, geom):
+        return geometry.encode(geom)
 
     def _audit(self, con, username, action, project_id, before, after, note) -> None:
         con.execute("INSERT INTO audit_log (at, username, action, project_id, before, after, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -206,7 +222,7 @@ class PlannerStore:
             try:
                 con.execute("INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?)",
                             (username, password_hash, now()))
-            except sqlite3.IntegrityError:
+            except self.INTEGRITY_ERRORS:
                 raise BadRequest(f"user '{username}' exists already") from None
 
     def record_failure(self, client: str, at: float) -> None:
