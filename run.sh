@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Kiezkarte's two entry points, from a fresh Debian machine with Python 3.11:
-#   ./run.sh serve [--host H] [--port P]   set up, build the store if missing, serve the site
-#   ./run.sh test [pytest args]            set up (incl. Chromium, GDAL), run the whole test suite
+#   ./run.sh serve [--host H] [--port P] [--workers N]   set up, build the store if missing, serve the site
+#   ./run.sh test [pytest args]            set up (incl. Chromium, GDAL, PostgreSQL + PostGIS), run the whole test suite
 #   ./run.sh bench                         set up, run the benchmarks (prints ratios, writes JSON)
 # Everything the project needs is installed here, nothing by hand.
 set -euo pipefail
@@ -52,7 +52,8 @@ case "$cmd" in
         exec "$VENV/bin/kiezkarte" serve "$@"
         ;;
     test)
-        apt_install chromium gdal-bin
+        # postgresql + postgis: the tests start a throw-away cluster of their own (tests/postgres.py)
+        apt_install chromium gdal-bin postgresql postgis
         python_env "[test]"
         exec "$PY" -m pytest "$@"
         ;;
@@ -63,7 +64,7 @@ case "$cmd" in
         exec "$PY" -m bench "$@"
         ;;
     *)
-        echo "usage: ./run.sh serve [--host H --port P] | ./run.sh test [pytest args] | ./run.sh bench" >&2
+        echo "usage: ./run.sh serve [--host H --port P --workers N] | ./run.sh test [pytest args] | ./run.sh bench" >&2
         exit 2
         ;;
 esac

@@ -14,11 +14,14 @@ from .errors import KiezkarteError
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="kiezkarte", description="Maps of Berlin's Quartiersmanagement areas.")
-    parser.add_argument("--store", help="store path (default: setting STORE, env KIEZKARTE_STORE)")
+    parser.add_argument("--store", help="store: a GeoPackage path or a postgresql:// URL "
+                                          "(default: setting STORE, env KIEZKARTE_STORE)")
     parser.add_argument("--raw-dir", help="raw data folder (default: setting RAW_DIR)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("build", help="build the store from the raw files")
+    p.add_argument("--store", dest="build_store", metavar="STORE",
+                   help="write this store: a GeoPackage path or postgresql://user@host/db?schema=kiezkarte")
     p.add_argument("--if-missing", action="store_true", help="do nothing when the store exists")
     p.add_argument("--quiet", action="store_true", help="print only the summary counts")
 
@@ -51,9 +54,13 @@ def main(argv=None) -> int:
     p = sub.add_parser("serve", help="serve the site")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--workers", type=int, default=0,
+                   help="run gunicorn with this many worker processes (0: one process, for development)")
+    p.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (with --workers)")
 
     args = parser.parse_args(argv)
-    overrides = {k: v for k, v in (("STORE", args.store), ("RAW_DIR", args.raw_dir)) if v}
+    store = getattr(args, "build_store", None) or args.store
+    overrides = {k: v for k, v in (("STORE", store), ("RAW_DIR", args.raw_dir)) if v}
     settings = load_settings(overrides)
     try:
         return COMMANDS[args.command](args, settings)
@@ -64,18 +71,19 @@ def main(argv=None) -> int:
 
 def cmd_build(args, settings) -> int:
     from .build import build
-    if args.if_missing and os.path.exists(settings["STORE"]):
+    from .store import describe, store_exists
+    if args.if_missing and store_exists(settings["STORE"]):
         return 0
-    report = build(settings["RAW_DIR"], settings["STORE"])
+    report = build(settings["RAW_DIR"], settings["STORE"], planner_url=settings["PLANNER_STORE"] or None)
     print(report.as_text() if not args.quiet else json.dumps(report.counts, ensure_ascii=False))
-    print(f"built {settings['STORE']} in {report.seconds:.1f} s")
+    print(f"built {describe(settings['STORE'])} in {report.seconds:.1f} s")
     return 0
 
 
 def cmd_lookup(args, settings) -> int:
     from . import lookup
     from .store import open_store
-    store = open_store(settings["STORE"])
+    store = open_store(settings["STORE"], settings["PLANNER_STORE"] or None)
     if args.address:
         result = lookup.lookup_address(store, args.address)
     else:
@@ -88,9 +96,11 @@ def cmd_import_areas(args, settings) -> int:
     """Validate the official file by building with it; only then keep a copy among the raw files."""
     from .build import OFFICIAL_AREAS_DIR, build
     from .errors import SourceError
+    from .store import describe
     if not args.file.exists():
         raise SourceError(args.file, "file not found")
-    report = build(settings["RAW_DIR"], settings["STORE"], official_areas=args.file)
+    report = build(settings["RAW_DIR"], settings["STORE"], official_areas=args.file,
+                   planner_url=settings["PLANNER_STORE"] or None)
     target_dir = Path(settings["RAW_DIR"]) / OFFICIAL_AREAS_DIR
     if target_dir.exists():
         shutil.rmtree(target_dir)
@@ -100,7 +110,7 @@ def cmd_import_areas(args, settings) -> int:
         f"# qm_official\n- Official QM-area boundaries imported with `kiezkarte import-areas {args.file.name}`.\n"
         "- Source: Geoportal Berlin (programme Sozialer Zusammenhalt); fill in edition and licence.\n", encoding="utf-8")
     print(report.as_text())
-    print(f"official boundaries kept in {target_dir}; store rebuilt at {settings['STORE']}")
+    print(f"official boundaries kept in {target_dir}; store rebuilt at {describe(settings['STORE'])}")
     return 0
 
 
@@ -148,8 +158,16 @@ def cmd_add_user(args, settings) -> int:
 
 
 def cmd_serve(args, settings) -> int:
+    """One process with Flask's server (development), or gunicorn with ``--workers N``."""
+    if args.workers < 0 or args.threads < 1:
+        print("kiezkarte serve: --workers must be >= 0 and --threads >= 1", file=sys.stderr)
+        return 2
+    if args.workers:
+        from .serve import serve
+        serve(args.host, args.port, args.workers, args.threads, settings)
+        return 0
     from . import create_app
-    app = create_app()
+    app = create_app({**settings, "DEBUG": False})
     app.run(host=args.host, port=args.port, debug=False, use_reloader=False, threaded=True)
     return 0
 

@@ -22,10 +22,13 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("STORE", str(REPO_ROOT / "geodata" / "kiezkarte.gpkg"),
-            "Where the built store lives: a GeoPackage path (the default)."),
+            "Where the built store lives: a GeoPackage path (the default), or a PostGIS database as "
+            "'postgresql://user:password@host:5432/dbname?schema=kiezkarte' (schema optional, default kiezkarte)."),
     Setting("PLANNER_STORE", "",
-            "The planners' GeoPackage (projects, accounts, audit log), kept apart so rebuilds never touch it. "
-            "Empty: '<store>-planner.gpkg' beside the store."),
+            "The planners' data (projects, accounts, audit log), kept apart so rebuilds never touch it. "
+            "Empty: '<store>-planner.gpkg' beside a GeoPackage store; with PostGIS the schema "
+            "'<schema>_planner' of the same database (a postgresql:// URL of that database with "
+            "?schema=NAME picks another)."),
     Setting("RAW_DIR", str(REPO_ROOT / "geodata" / "raw"),
             "Folder of the official raw files (one sub-folder per dataset, each with a PROVENANCE.md)."),
     Setting("TILE_URL", "",
@@ -35,6 +38,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Attribution shown for the basemap tiles (required when TILE_URL is set)."),
     Setting("DEFAULT_LOCALE", "de", "Language of pages when the visitor chose none (de or en)."),
     Setting("MAX_UPLOAD_BYTES", 20_000_000, "Largest file accepted by imports and uploads, in bytes."),
+    Setting("UPLOAD_DIR", "",
+            "Folder for uploads waiting between a planner's check and import. Empty: a temporary folder per "
+            "process; `kiezkarte serve --workers N` makes one that all its workers share."),
     Setting("SECRET_KEY", "",
             "Signs session cookies. Set it in the environment for any deployment; "
             "empty means a random key per process."),

@@ -1,24 +1,21 @@
 """The web layer: thin views over the store."""
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
 from flask import Blueprint, Flask, current_app, jsonify
 
-from ..store import Store, open_store, planner
+from ..store import Store, backend, open_planner, open_store, planner
 
 ops = Blueprint("ops", __name__)
 
 
 def get_store() -> Store:
-    """The app's store, opened once per process on first use (seeding the planner store if new)."""
+    """The app's store (GeoPackage or PostGIS, by the STORE setting), opened once per process
+    on first use, with the planner store readable beside it (created and seeded if new)."""
     store = current_app.extensions.get("kiezkarte_store")
     if store is None:
-        config = current_app.config
-        planner_path = config["PLANNER_STORE"] or planner.default_path(config["STORE"])
-        store = open_store(config["STORE"], planner_path)
-        if not os.path.exists(planner_path):
-            planner.ensure(planner_path, store.read_layer("research_projects"))
+        store = open_store(current_app.config["STORE"], get_planner().path)
         current_app.extensions["kiezkarte_store"] = store
     return store
 
@@ -27,16 +24,24 @@ def get_planner() -> planner.PlannerStore:
     """The writable planner store (projects, accounts, audit log)."""
     writer = current_app.extensions.get("kiezkarte_planner")
     if writer is None:
-        writer = planner.PlannerStore(get_store().planner_path)
+        config = current_app.config
+        writer = open_planner(config["STORE"], config["PLANNER_STORE"] or None)
         current_app.extensions["kiezkarte_planner"] = writer
     return writer
 
 
 @ops.get("/healthz")
 def healthz():
-    """Cheap liveness and store check (also the baseline of the request benchmarks)."""
-    store = get_store()
-    return jsonify({"status": "ok", "store": "reachable" if store.scalar("SELECT 1") == 1 else "unreachable"})
+    """Cheap liveness and store check (also the baseline of the request benchmarks); 503 when
+    the store cannot be read."""
+    try:
+        reachable = get_store().scalar("SELECT 1") == 1
+    except Exception:  # noqa: BLE001 - any failure to read is "unreachable", reported, not raised
+        current_app.logger.exception("healthz: the store cannot be read")
+        reachable = False
+    body = {"status": "ok" if reachable else "error", "store": "reachable" if reachable else "unreachable",
+            "backend": backend(current_app.config["STORE"])}
+    return jsonify(body), 200 if reachable else 503
 
 
 def init_app(app: Flask) -> None:
@@ -51,3 +56,5 @@ def init_app(app: Flask) -> None:
     from . import auth, planning  # planners: sign-in, CSRF, editing, imports, audit log
     auth.init_app(app)
     app.register_blueprint(planning.bp)
+    if app.config.get("UPLOAD_DIR"):  # shared by the worker processes of `kiezkarte serve --workers`
+        app.extensions[planning.UPLOAD_DIR_KEY] = Path(app.config["UPLOAD_DIR"])
