@@ -5,6 +5,8 @@ import re
 
 import pytest
 
+pytestmark = pytest.mark.both_stores  # every test runs against the GeoPackage and the PostGIS store
+
 BERLIN = (13.0, 52.3, 13.85, 52.72)
 
 
@@ -130,8 +132,9 @@ def test_lookup_responses_are_cacheable(client):
     assert r.headers.get("ETag") and "max-age" in r.headers["Cache-Control"]
 
 
-def test_healthz_reports_the_store(client):
-    assert client.get("/healthz").get_json() == {"status": "ok", "store": "reachable"}
+def test_healthz_reports_the_store(client, backend):
+    expected = {"gpkg": "geopackage", "postgis": "postgis"}[backend]
+    assert client.get("/healthz").get_json() == {"status": "ok", "store": "reachable", "backend": expected}
 
 
 def test_indicator_definitions_match_the_map_properties(client):

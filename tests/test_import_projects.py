@@ -16,11 +16,13 @@ from app.store import open_planner, open_store
 from app.errors import SourceError
 from tests.conftest import RAW_DIR
 
+pytestmark = pytest.mark.both_stores
+
 
 @pytest.fixture()
-def stores(built, tmp_path):
-    planner = open_planner(built[0], tmp_path / "planner.gpkg")
-    return open_store(built[0], planner.path), planner
+def stores(store_url, planner_url):
+    planner = open_planner(store_url, planner_url)
+    return open_store(store_url, planner.path), planner
 
 
 @pytest.fixture(scope="module")
@@ -219,12 +221,12 @@ def test_oversize_and_empty_files(stores, tmp_path):
         import_projects(empty, store, planner, username="t")
 
 
-def test_cli_import_projects_dry_run_and_commit(built, tmp_path, addresses):
+def test_cli_import_projects_dry_run_and_commit(store_url, planner_url, tmp_path, addresses):
     import subprocess
     import sys
     path = address_csv(addresses.head(4), tmp_path / "p.csv")
-    planner = tmp_path / "cli-planner.gpkg"
-    base = [sys.executable, "-m", "app.cli", "--store", str(built[0])]
+    planner = planner_url
+    base = [sys.executable, "-m", "app.cli", "--store", store_url]
     env_planner = {"KIEZKARTE_PLANNER_STORE": str(planner)}
     import os
     env = {**os.environ, **env_planner}
@@ -232,4 +234,4 @@ def test_cli_import_projects_dry_run_and_commit(built, tmp_path, addresses):
     assert dry.returncode == 0 and "dry run, 4 create" in dry.stdout and "nothing written" in dry.stdout
     real = subprocess.run(base + ["import-projects", str(path)], capture_output=True, text=True, env=env, timeout=120)
     assert real.returncode == 0 and "committed" in real.stdout
-    assert open_store(built[0], planner).scalar("SELECT count(*) FROM projects WHERE id LIKE 'test-%'") == 4
+    assert open_store(store_url, planner).scalar("SELECT count(*) FROM projects WHERE id LIKE 'test-%'") == 4

@@ -10,6 +10,8 @@ from app import crs, lookup
 from app.errors import BadRequest
 from tests.conftest import RAW_DIR
 
+pytestmark = pytest.mark.both_stores
+
 
 @pytest.fixture(scope="module")
 def address_sample():
@@ -94,19 +96,19 @@ def test_bad_coordinates_are_bad_requests(store, kwargs):
         lookup.lookup_point(store, **kwargs)
 
 
-def run_cli(built, *args):
-    return subprocess.run([sys.executable, "-m", "app.cli", "--store", str(built[0]), *args],
+def run_cli(store_url, *args):
+    return subprocess.run([sys.executable, "-m", "app.cli", "--store", store_url, *args],
                           capture_output=True, text=True, timeout=60)
 
 
-def test_cli_lookup_prints_json_for_an_address(built):
-    out = run_cli(built, "lookup", "Ackerstraße 1")
+def test_cli_lookup_prints_json_for_an_address(store_url):
+    out = run_cli(store_url, "lookup", "Ackerstraße 1")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["planungsraum"]["plr_id"] == "01100309"
 
 
-def test_cli_lookup_prints_json_for_a_point(built):
-    out = run_cli(built, "lookup", "--lat", "52.53", "--lon", "13.39")
+def test_cli_lookup_prints_json_for_a_point(store_url):
+    out = run_cli(store_url, "lookup", "--lat", "52.53", "--lon", "13.39")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["planungsraum"]["bezirk"] == "Mitte"
 

@@ -9,13 +9,14 @@ from app.accounts import add_user
 from app.store import open_planner
 
 PASSWORD = "correct horse battery staple"
+pytestmark = pytest.mark.both_stores
 
 
 @pytest.fixture()
-def app(built, tmp_path):
-    planner = open_planner(built[0], tmp_path / "planner.gpkg")
+def app(store_url, planner_url):
+    planner = open_planner(store_url, planner_url)
     add_user(planner, "anna", PASSWORD)
-    return create_app({"STORE": str(built[0]), "PLANNER_STORE": planner.path, "TESTING": True})
+    return create_app({"STORE": store_url, "PLANNER_STORE": planner.path, "TESTING": True})
 
 
 @pytest.fixture()

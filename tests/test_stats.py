@@ -13,11 +13,13 @@ from app.project_filter import ProjectFilter
 from app.store import open_planner, open_store
 from tests.conftest import RAW_DIR
 
+pytestmark = pytest.mark.both_stores
+
 
 @pytest.fixture()
-def stores(built, tmp_path):
-    planner = open_planner(built[0], tmp_path / "planner.gpkg")
-    return open_store(built[0], planner.path), planner
+def stores(store_url, planner_url):
+    planner = open_planner(store_url, planner_url)
+    return open_store(store_url, planner.path), planner
 
 
 def test_groups_add_up_to_the_total_and_money_counts_only_known_costs(stores):
