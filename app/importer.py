@@ -284,6 +284,7 @@ class _Context:
         self.places = places
         self.place_keys = np.array([name_key(r["name"]) for r, _ in places])
         self._address_cache: dict = {}
+        self._plr_points: dict = {}
 
     def prepare(self, row_no: int, row: dict, geom, given_crs, *, from_vector: bool = False):
         errors: list[tuple[str, str]] = []
@@ -365,12 +366,17 @@ class _Context:
         if text.get("address"):
             plr_id = self._address_plr(text["address"])
             if plr_id:
-                plr_geom = self.store.geometry("planungsraeume", "plr_id = ?", (plr_id,))
-                return plr_geom.representative_point(), "planungsraum", plr_id, plr_id
+                return self._plr_point(plr_id), "planungsraum", plr_id, plr_id
         if area_slug:
             geom = self.area_geom.get(area_slug)
             return (geom.representative_point() if geom is not None else None), "area", "", None
         return None, "none", "", None
+
+    def _plr_point(self, plr_id: str):
+        """The representative point of a Planungsraum (computed once per import)."""
+        if plr_id not in self._plr_points:
+            self._plr_points[plr_id] = self.store.geometry("planungsraeume", "plr_id = ?", (plr_id,)).representative_point()
+        return self._plr_points[plr_id]
 
     def _facility(self, place, area_slug):
         if not place:

@@ -1,14 +1,18 @@
 """Text keys for matching names written in different ways (never for ids)."""
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
+@functools.lru_cache(maxsize=65536)
 def name_key(text: str) -> str:
-    """Lower case, umlauts spelled out, 'str.' = 'straße', no spaces or punctuation."""
+    """Lower case, umlauts spelled out, 'str.' = 'straße', no spaces or punctuation.
+
+    Cached: imports and builds ask for the same few thousand names again and again."""
     text = (text or "").strip().lower().translate(_UMLAUTS)
     text = re.sub(r"str(\.|\b)", "strasse", text)
     text = re.sub(r"strassee\b", "strasse", text)

@@ -1,7 +1,9 @@
 """JSON API (EPSG:4326, RFC 7946, application/geo+json): parse, call one function, answer."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+import hashlib
+
+from flask import Blueprint, current_app, jsonify, request, url_for
 
 from .. import catalog, export, geojson, lookup, openapi, queries, stats
 from ..errors import BadRequest, NotFound
@@ -27,10 +29,17 @@ def _feature(body: dict):
 
 
 def _stored(key: str):
-    body = get_store().geojson(key)
-    if body is None:
-        raise NotFound(f"layer '{key}' is not in the store; rebuild it")
-    return text_response(body, GEOJSON, max_age=3600)
+    """A precomputed layer: its bytes and ETag are made once per process (the built store is immutable)."""
+    store = get_store()
+    cache = current_app.extensions.setdefault("kiezkarte_layer_responses", {})
+    if key not in cache:
+        body = store.geojson(key)
+        if body is None:
+            raise NotFound(f"layer '{key}' is not in the store; rebuild it")
+        encoded = body.encode("utf-8")
+        cache[key] = (encoded, hashlib.sha256(encoded).hexdigest()[:32])
+    body, etag = cache[key]
+    return text_response(body, GEOJSON, max_age=3600, etag=etag)
 
 
 @bp.get("/")

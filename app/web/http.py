@@ -20,11 +20,11 @@ _GZIP_CACHE: "OrderedDict[str, bytes]" = OrderedDict()
 _GZIP_CACHE_ENTRIES = 64
 
 
-def text_response(text: str | bytes, mimetype: str, *, max_age: int = 300) -> Response:
-    """A cacheable response for stored text (GeoJSON layers and the like)."""
+def text_response(text: str | bytes, mimetype: str, *, max_age: int = 300, etag: str | None = None) -> Response:
+    """A cacheable response for stored text (GeoJSON layers and the like); pass ``etag`` when known."""
     body = text.encode("utf-8") if isinstance(text, str) else text
     response = Response(body, mimetype=mimetype)
-    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    response.set_etag(etag or hashlib.sha256(body).hexdigest()[:32])
     response.cache_control.public = True
     response.cache_control.max_age = max_age
     return response
@@ -66,8 +66,22 @@ def finish_response(response: Response) -> Response:
     if not response.cache_control.max_age and not response.cache_control.no_store:
         response.cache_control.public = True
         response.cache_control.max_age = 60
+    if _gzip_wanted(response) and _not_modified(response, suffix="-gz"):
+        response.set_etag(response.get_etag()[0] + "-gz")  # no body to compress: the client has it
+        response.vary.add("Accept-Encoding")
+        return response.make_conditional(request)
     _maybe_gzip(response)
     return response.make_conditional(request)
+
+
+def _gzip_wanted(response: Response) -> bool:
+    return ("gzip" in request.headers.get("Accept-Encoding", "") and not response.content_encoding
+            and response.mimetype in COMPRESSIBLE)
+
+
+def _not_modified(response: Response, suffix: str) -> bool:
+    etag, _ = response.get_etag()
+    return bool(etag) and request.if_none_match.contains(etag + suffix)
 
 
 def _maybe_gzip(response: Response) -> None:
