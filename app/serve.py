@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -82,8 +83,10 @@ def serve(host: str, port: int, workers: int, threads: int = 4, settings: dict |
     overrides = {**settings, "DEBUG": False, "TESTING": False}
     if not settings.get("SECRET_KEY"):  # one key for every worker, or sessions break between them
         overrides["SECRET_KEY"] = secrets.token_hex(32)
+    made_upload_dir = None
     if not settings.get("UPLOAD_DIR"):
-        overrides["UPLOAD_DIR"] = tempfile.mkdtemp(prefix="kiezkarte-uploads-")
+        overrides["UPLOAD_DIR"] = made_upload_dir = tempfile.mkdtemp(prefix="kiezkarte-uploads-")
+    master = os.getpid()
 
     def make_app():
         from . import create_app
@@ -107,4 +110,8 @@ def serve(host: str, port: int, workers: int, threads: int = 4, settings: dict |
         def load(self):
             return make_app()
 
-    Application().run()
+    try:
+        Application().run()
+    finally:  # workers leave through here too (they are forks of this call): only the master cleans up
+        if made_upload_dir and os.getpid() == master:
+            shutil.rmtree(made_upload_dir, ignore_errors=True)

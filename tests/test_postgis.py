@@ -12,6 +12,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -268,7 +270,11 @@ def test_placeholders_and_sqlite_semantics_are_translated_in_one_place():
 
 def test_rebuilds_swap_the_store_atomically_fail_cleanly_and_keep_planner_data(postgres):
     url = f"{postgres.url}?schema=swap"
-    build(RAW_DIR, url)
+    cli = [sys.executable, "-m", "app.cli"]
+    done = subprocess.run(cli + ["build", "--store", url, "--quiet"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and f"built {postgres.url}?schema=swap" in done.stdout, done.stderr
+    again = subprocess.run(cli + ["--store", url, "build", "--if-missing"], capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and again.stdout == ""  # the store is there: nothing to do
     add_user(open_planner(url), "ben", PASSWORD)
     store = open_store(url)
     before = store.version()
