@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, current_app, request, url_for
-from flask_babel import Babel, format_date, format_decimal, format_percent, get_locale, lazy_gettext
+from flask_babel import Babel, format_date, format_decimal, format_percent, get_locale, gettext, lazy_gettext
 from markupsafe import Markup
 
 LOCALES = ("de", "en")
@@ -163,20 +164,59 @@ LOCATION_PRECISION = {
     "none": lazy_gettext("no location known: not on the map"),
 }
 
+LOCATION_PRECISION_SHORT = {
+    "exact": lazy_gettext("exact location"),
+    "facility": lazy_gettext("at a named facility"),
+    "planungsraum": lazy_gettext("at the Planungsraum of its address"),
+    "area": lazy_gettext("at its area's centre"),
+    "none": lazy_gettext("not on the map"),
+}
+
 PROJECT_STATUS = {"completed": lazy_gettext("completed"), "ongoing": lazy_gettext("ongoing"),
-                  "unknown": lazy_gettext("status unknown")}
+                  "planned": lazy_gettext("planned"), "unknown": lazy_gettext("status unknown")}
 
 FUND = {"Baufonds": lazy_gettext("Construction fund (Baufonds)"),
         "Projektfonds": lazy_gettext("Project fund (Projektfonds)"),
         "Aktionsfonds": lazy_gettext("Action fund (Aktionsfonds)"),
+        "Netzwerkfonds": lazy_gettext("Network fund (Netzwerkfonds)"),
         "Quartiersfonds (historical)": lazy_gettext("Neighbourhood fund (Quartiersfonds, historical)"),
+        "other": lazy_gettext("other fund"),
         "not stated": lazy_gettext("fund not stated")}
+
+# The five Handlungsfelder of the programme, stored under their German names.
+HANDLUNGSFELD = {"Integration und Nachbarschaft": lazy_gettext("Integration and neighbourhood"),
+                 "Bildung": lazy_gettext("Education"),
+                 "Öffentlicher Raum": lazy_gettext("Public space"),
+                 "Gesundheit und Bewegung": lazy_gettext("Health and exercise"),
+                 "Beteiligung, Kooperation und Vernetzung": lazy_gettext("Participation, cooperation and networking")}
 
 PLACE_KIND = {"green_space": lazy_gettext("Green spaces"), "kita": lazy_gettext("Day-care centres (Kitas)"),
               "school": lazy_gettext("Schools"), "youth_centre": lazy_gettext("Youth centres"),
               "drinking_fountain": lazy_gettext("Drinking fountains"), "cool_room": lazy_gettext("Cool rooms"),
               "water_playground": lazy_gettext("Water playgrounds"), "care_home": lazy_gettext("Care homes"),
               "pharmacy": lazy_gettext("Pharmacies")}
+
+
+def handlungsfelder(text) -> str:
+    """'Bildung;Öffentlicher Raum' (as stored) -> 'Education, Public space' in the page's language."""
+    return ", ".join(label(HANDLUNGSFELD, h) for h in str(text or "").split(";") if h)
+
+
+def area_name_note(name: str, short: str) -> str | None:
+    """What the researched name adds in parentheses, as a sentence: the area's other or former name.
+
+    'Beusselstraße (Moabit West until 2020)' -> "Called Moabit West until 2020.";
+    'Reuterplatz (Reuterkiez)' -> "Also known as Reuterkiez.".
+    """
+    extra = (name or "")[len(short or ""):].strip()
+    match = re.fullmatch(r"\((.+)\)", extra)
+    if not match:
+        return None
+    inner = match.group(1).strip()
+    former = re.fullmatch(r"(.+?)\s+until\s+(\d{4})", inner)
+    if former:
+        return gettext("Called %(name)s until %(year)s.", name=former.group(1), year=former.group(2))
+    return gettext("Also known as %(name)s.", name=inner)
 
 
 def label(vocabulary: dict, code, default=None) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import folium
@@ -27,6 +27,7 @@ from markupsafe import Markup
 from markupsafe import escape as _escape
 
 from . import catalog, crs, i18n, queries
+from .project_filter import ProjectFilter
 
 LEAFLET_JS = "vendor/leaflet-1.9.4/leaflet.js"
 LEAFLET_CSS = "vendor/leaflet-1.9.4/leaflet.css"
@@ -60,6 +61,7 @@ class MapPage:
     script: Markup
     indicators: tuple = ()  # (id, label) for the <select id="indicator-select">
     places: tuple = ()  # place kinds the page offers as toggles
+    indicator: str = DEFAULT_INDICATOR  # the indicator shown first (chosen in the URL)
 
     @property
     def script_hash(self) -> str:
@@ -78,6 +80,7 @@ class MapEnv:
     lang: str
     tile_url: str = ""
     tile_attribution: str = ""
+    planner: bool = False  # a signed-in planner: popups offer edit links
     extra: dict = field(default_factory=dict)
 
 
@@ -138,7 +141,7 @@ def _render(m: _Map, env: MapEnv, config: dict) -> MapPage:
     return MapPage(head=Markup(root.header.render()), body=Markup(root.html.render()),
                    script=Markup(root.script.render()),
                    indicators=tuple((i["id"], i["label"]) for i in config["indicators"]),
-                   places=tuple(p["kind"] for p in config["places"]))
+                   places=tuple(p["kind"] for p in config["places"]), indicator=config["indicator"])
 
 
 def _new_map(label: str, *, bounds=None) -> _Map:
@@ -148,29 +151,67 @@ def _new_map(label: str, *, bounds=None) -> _Map:
     return m
 
 
-# ------------------------------------------------------------------ the three maps
+# ------------------------------------------------------------------ the maps
 
-def overview_map(env: MapEnv) -> MapPage:
-    config = _config(env, mode="overview", bezirke=True)
-    return _render(_new_map(gettext("Map of Berlin's Quartiersmanagement areas and Planungsräume")), env, config)
+def overview_map(env: MapEnv, flt: ProjectFilter | None = None, indicator: str = DEFAULT_INDICATOR) -> MapPage:
+    """Berlin: Planungsräume by indicator, QM areas, districts, and the projects the filter selects."""
+    flt = flt or ProjectFilter()
+    config = _config(env, mode="overview", bezirke=True, project_bases=[{}], flt=flt, indicator=indicator)
+    label = gettext("Map of Berlin's Quartiersmanagement areas and Planungsräume")
+    return _render(_new_map(label, bounds=bbox_bounds(flt.bbox)), env, config)
 
 
-def area_map(env: MapEnv, area: dict, geom) -> MapPage | None:
-    """The map of one QM area, fitted to it; None when the area has no boundary."""
+def area_map(env: MapEnv, area: dict, geom, flt: ProjectFilter | None = None,
+             indicator: str = DEFAULT_INDICATOR) -> MapPage | None:
+    """The map of one QM area, fitted to it (or to the filter's map view); None when it has no boundary."""
     if geom is None:
         return None
-    config = _config(env, mode="area", focus={"area": area["slug"]}, project_areas=[area["slug"]],
-                     places_bbox=lonlat_bbox(geom, PLACES_PADDING_M))
-    label = gettext("Map of the QM area %(name)s", name=area["name"])
-    return _render(_new_map(label, bounds=lat_lon_bounds(geom)), env, config)
+    flt = replace(flt or ProjectFilter(), area=None)  # the page's area is the base of its project layer
+    config = _config(env, mode="area", focus={"area": area["slug"]}, project_bases=[{"area": area["slug"]}],
+                     flt=flt, indicator=indicator, places_bbox=lonlat_bbox(geom, PLACES_PADDING_M))
+    label = gettext("Map of the QM area %(name)s", name=area["short_name"])
+    return _render(_new_map(label, bounds=bbox_bounds(flt.bbox) or lat_lon_bounds(geom)), env, config)
 
 
-def kiez_map(env: MapEnv, plr: dict, geom) -> MapPage:
+def kiez_map(env: MapEnv, plr: dict, geom, indicator: str = DEFAULT_INDICATOR) -> MapPage:
     slugs = [a["slug"] for a in plr.get("qm_areas") or []]
-    config = _config(env, mode="kiez", focus={"plr": plr["plr_id"]}, project_areas=slugs,
-                     places_bbox=lonlat_bbox(geom, PLACES_PADDING_M))
+    config = _config(env, mode="kiez", focus={"plr": plr["plr_id"]}, project_bases=[{"area": s} for s in slugs],
+                     indicator=indicator, places_bbox=lonlat_bbox(geom, PLACES_PADDING_M))
     label = gettext("Map of the Planungsraum %(name)s", name=plr["plr_name"])
     return _render(_new_map(label, bounds=lat_lon_bounds(geom)), env, config)
+
+
+def editor_map(env: MapEnv, *, point: tuple[float, float] | None = None, current: tuple[float, float] | None = None,
+               area_slug: str | None = None, area_geom=None) -> MapPage:
+    """A small map on which a planner places a project: a click sets the form's lat/lon fields.
+
+    ``point`` (lat, lon) is the project's exact point, ``current`` where it is shown now (any
+    precision). The map fits the point, else the project's area, else Berlin.
+    """
+    config = _config(env, mode="editor", focus={"area": area_slug} if area_slug else {}, project_bases=[],
+                     bezirke=True)
+    config["editor"] = {"lat_field": "lat", "lon_field": "lon", "area_field": "qm_area",
+                        "point": list(point) if point else None, "current": list(current) if current else None}
+    if point or current:
+        lat, lon = point or current
+        bounds = ((lat - 0.004, lon - 0.007), (lat + 0.004, lon + 0.007))
+    elif area_geom is not None:
+        bounds = lat_lon_bounds(area_geom)
+    else:
+        bounds = None
+    return _render(_new_map(gettext("Map for placing the project"), bounds=bounds), env, config)
+
+
+def bbox_bounds(bbox) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """A filter's lon/lat box (west, south, east, north) as Leaflet bounds, clipped to Berlin; None without one."""
+    if not bbox:
+        return None
+    west, south, east, north = bbox
+    (b_south, b_west), (b_north, b_east) = BERLIN_BOUNDS
+    west, south, east, north = max(west, b_west - 0.2), max(south, b_south - 0.2), min(east, b_east + 0.2), min(north, b_north + 0.2)
+    if west >= east or south >= north:
+        return None
+    return (south, west), (north, east)
 
 
 # ------------------------------------------------------------------ geometry at the edge
@@ -196,12 +237,16 @@ def _layer(url: str, *layer_ids: str) -> dict:
 
 
 def _config(env: MapEnv, *, mode: str, focus: dict | None = None, bezirke: bool = True,
-            project_areas: list[str] = (), places_bbox=None) -> dict:
+            project_bases: list[dict] = (), flt: ProjectFilter | None = None, indicator: str = DEFAULT_INDICATOR,
+            places_bbox=None) -> dict:
+    filter_args = (flt or ProjectFilter()).args()
     layers = {
         "planungsraeume": _layer(env.api_url("api.planungsraeume"), "planungsraeume", "umweltgerechtigkeit",
                                  "mss", "einwohner", "gruenanlagen"),
         "areas": _layer(env.api_url("api.areas"), "qm_areas"),
-        "projects": [_layer(env.api_url("api.projects", area=slug), "projects") for slug in project_areas],
+        # "base" is the layer without the filter: the page's script adds the filter the visitor chooses.
+        "projects": [{**_layer(env.api_url("api.projects", **base, **filter_args), "projects"),
+                      "base": env.api_url("api.projects", **base)} for base in project_bases],
     }
     if bezirke:
         layers["bezirke"] = _layer(env.api_url("api.bezirke"), "bezirke")
@@ -212,17 +257,22 @@ def _config(env: MapEnv, *, mode: str, focus: dict | None = None, bezirke: bool 
             layer = _layer(env.api_url("api.places", kind=kind, bbox=bbox), queries.PLACE_LAYER[kind])
             places.append({"kind": kind, "label": i18n.label(i18n.PLACE_KIND, kind),
                            "colour": PLACE_COLOURS[kind], **layer})
+    links = {"kiez": env.page_url("pages.kiez", plr_id="__ID__"),
+             "area": env.page_url("pages.area", slug="__ID__"),
+             "project": env.page_url("pages.area", slug="__AREA__", _anchor="project-__ID__")}
+    if env.planner:  # only signed-in planners see edit links
+        links["edit"] = env.page_url("planning.edit_project", project_id="__ID__")
     return {
         "mode": mode,
         "lang": env.lang,
         "focus": focus or {},
-        "indicator": DEFAULT_INDICATOR,
+        "indicator": indicator if indicator in indicator_ids() else DEFAULT_INDICATOR,
+        "default_indicator": DEFAULT_INDICATOR,
+        "filter": filter_args,
         "indicators": indicator_legends(),
         "layers": layers,
         "places": places,
-        "links": {"kiez": env.page_url("pages.kiez", plr_id="__ID__"),
-                  "area": env.page_url("pages.area", slug="__ID__"),
-                  "project": env.page_url("pages.area", slug="__AREA__", _anchor="project-__ID__")},
+        "links": links,
         "labels": {
             "status_group": _labels(i18n.STATUS_GROUP),
             "area_status": _labels(i18n.AREA_STATUS),
@@ -267,7 +317,17 @@ def _strings() -> dict:
         "places_count": gettext("%(count)s shown"),
         "no_data": gettext("no data"),
         "sources": gettext("Sources of the map layers"),
+        "edit": gettext("Edit"),
+        "click_to_place": gettext("Click the map to place the project, or type its latitude and longitude."),
+        "placed_at": gettext("Placed at %(lat)s, %(lon)s. Save the form to keep it."),
+        "new_point": gettext("New location of the project"),
+        "current_point": gettext("Where the project is shown now"),
+        "projects_shown": gettext("%(count)s projects on the map"),
     }
+
+
+def indicator_ids() -> tuple[str, ...]:
+    return tuple(d["id"] for d in queries.indicator_definitions())
 
 
 def indicator_legends() -> list[dict]:

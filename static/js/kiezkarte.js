@@ -4,7 +4,13 @@
  * Everything from the data reaches the page as text: popups and the legend are built
  * from DOM nodes with textContent, never innerHTML. Attributions arrive escaped from
  * the server. Hooks for tests: <html data-map-ready="1"> once drawn, window.kiezkarte,
- * and the path classes plr-shape, qm-area, project-marker, place-marker.
+ * <html data-projects="<filter query>"> once the project markers of a filter are drawn,
+ * and the path classes plr-shape, qm-area, project-marker, place-marker, editor-marker.
+ *
+ * The chosen indicator is kept in the URL (?indicator=), next to the project filter that
+ * static/js/filters.js writes there; setProjectQuery() redraws the markers for a filter.
+ * In "editor" mode (the planners' project form) a click on the map, or typing in the
+ * latitude/longitude fields, places the project's point.
  */
 (function () {
   "use strict";
@@ -46,6 +52,38 @@
     });
   }
 
+  // {key: value} -> "key=value&…" with the commas of list values kept readable (as the server writes them)
+  function queryOf(args) {
+    return Object.keys(args).map(function (k) {
+      return encodeURIComponent(k) + "=" + encodeURIComponent(args[k]).replace(/%2C/gi, ",");
+    }).join("&");
+  }
+
+  // Set (or, with an empty value, remove) one argument of the page's URL, keeping all others.
+  function setUrlParam(key, value) {
+    var params = new URLSearchParams(window.location.search);
+    if (value) params.set(key, value); else params.delete(key);
+    var query = params.toString().replace(/%2C/gi, ",");
+    window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : "") + window.location.hash);
+    Array.prototype.forEach.call(document.querySelectorAll("a[hreflang]"), function (a) {
+      var url = new URL(a.href, window.location.href);
+      if (value) url.searchParams.set(key, value); else url.searchParams.delete(key);
+      a.href = url.pathname + url.search.replace(/%2C/gi, ",");
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-filter-form]"), function (form) {
+      var input = form.querySelector('input[type=hidden][name="' + key + '"]');
+      if (!input && value) {
+        input = el("input");
+        input.type = "hidden";
+        input.name = key;
+        form.appendChild(input);
+      }
+      if (input) {
+        if (value) input.value = value; else input.parentNode.removeChild(input);
+      }
+    });
+  }
+
   function fetchJSON(url) {
     return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (r) {
       if (!r.ok) throw new Error(url + ": HTTP " + r.status);
@@ -65,7 +103,9 @@
     this.areaNames = {};
     var self = this;
     cfg.indicators.forEach(function (ind) { self.indicators[ind.id] = ind; });
-    this.indicator = this.indicators[cfg.indicator];
+    this.indicator = this.indicators[cfg.indicator] || this.indicators[cfg.default_indicator];
+    this.projectQuery = queryOf(cfg.filter || {});
+    this.projectSequence = 0;
     this.numberFormat = new Intl.NumberFormat(cfg.lang, { maximumFractionDigits: 1 });
     this.status = document.getElementById("map-status");
     this.legend = document.getElementById("legend");
@@ -85,6 +125,7 @@
 
   KiezMap.prototype.load = function () {
     var self = this, L_ = this.cfg.layers;
+    if (this.cfg.mode === "editor") return this.loadEditor();
     this.setStatus(this.cfg.text.loading);
     var jobs = [
       fetchJSON(L_.planungsraeume.url),
@@ -97,6 +138,7 @@
       if (data[2]) self.drawBezirke(data[2]);
       self.drawAreas(data[1]);
       self.drawProjects(data[3]);
+      root.dataset.projects = self.projectQuery;
       self.bindControls();
       self.drawLegend();
       self.setStatus("");
@@ -274,7 +316,36 @@
       return marker;
     });
     var attribution = this.cfg.layers.projects.length ? this.cfg.layers.projects[0].attribution : "";
-    this.layers.projects = L.featureGroup(markers, { attribution: attribution }).addTo(this.map);
+    if (this.layers.projects) this.map.removeLayer(this.layers.projects);
+    this.layers.projects = L.featureGroup(markers, { attribution: attribution });
+    var toggle = document.querySelector('[data-layer-toggle="projects"]');
+    if (!toggle || toggle.checked) this.layers.projects.addTo(this.map);
+    this.projectCount = collections.reduce(function (n, fc) { return n + fc.features.length; }, 0);
+  };
+
+  // Redraw the project markers for a filter ("fund=baufonds&year_from=2015"; "" for all).
+  KiezMap.prototype.setProjectQuery = function (query) {
+    var self = this, mine = ++this.projectSequence;
+    var specs = this.cfg.layers.projects;
+    if (!specs.length) return Promise.resolve();
+    root.dataset.projectsState = "loading";
+    return Promise.all(specs.map(function (spec) {
+      var url = spec.base + (query ? (spec.base.indexOf("?") < 0 ? "?" : "&") + query : "");
+      return fetchJSON(url);
+    })).then(function (data) {
+      if (mine !== self.projectSequence) return;  // a newer filter was chosen meanwhile
+      self.map.closePopup();
+      self.projectQuery = query;
+      self.drawProjects(data);
+      self.setStatus(self.cfg.text.projects_shown.replace("%(count)s", self.projectCount));
+      root.dataset.projects = query;
+      root.dataset.projectsState = "ready";
+    }).catch(function (err) {
+      if (mine !== self.projectSequence) return;
+      self.setStatus(self.cfg.text.load_error);
+      root.dataset.projectsState = "error";
+      if (window.console) console.warn(err);
+    });
   };
 
   KiezMap.prototype.projectPopup = function (features) {
@@ -285,12 +356,19 @@
     features.forEach(function (f) {
       var p = f.properties, item = el(features.length > 1 ? "li" : "div");
       var heading = el("h3");
-      heading.appendChild(link(fill(self.cfg.links.project, { area: p.area_slug, id: p.id }), p.title));
+      if (p.area_slug) heading.appendChild(link(fill(self.cfg.links.project, { area: p.area_slug, id: p.id }), p.title));
+      else heading.textContent = p.title;
       item.appendChild(heading);
       if (p.place) item.appendChild(el("p", null, t.place + ": " + p.place + (p.address ? ", " + p.address : "")));
       var years = p.start_year ? (p.end_year && p.end_year !== p.start_year ? p.start_year + "–" + p.end_year : String(p.start_year)) : "";
       item.appendChild(el("p", null, (labels.fund[p.fund] || p.fund) + (years ? " · " + years : "") +
         " · " + (labels.project_status[p.status] || p.status)));
+      if (self.cfg.links.edit) {  // only in pages for signed-in planners
+        var edit = link(fill(self.cfg.links.edit, { id: p.id }), t.edit);
+        edit.className = "popup-edit";
+        edit.setAttribute("aria-label", t.edit + ": " + p.title);
+        item.appendChild(el("p")).appendChild(edit);
+      }
       list.appendChild(item);
     });
     box.appendChild(list);
@@ -359,7 +437,10 @@
     var select = document.getElementById("indicator-select");
     if (select) {
       if (this.indicators[select.value]) this.setIndicator(select.value);  // the browser may keep a choice on reload
-      select.addEventListener("change", function () { self.setIndicator(select.value); });
+      select.addEventListener("change", function () {
+        self.setIndicator(select.value);
+        setUrlParam("indicator", select.value === self.cfg.default_indicator ? "" : select.value);
+      });
     }
     Array.prototype.forEach.call(document.querySelectorAll("[data-layer-toggle]"), function (input) {
       var apply = function () {
@@ -408,6 +489,86 @@
       lines.appendChild(item);
     });
     legend.appendChild(lines);
+  };
+
+  // ------------------------------------------------------------ editor: place a project
+
+  KiezMap.prototype.loadEditor = function () {
+    var self = this, L_ = this.cfg.layers, ed = this.cfg.editor;
+    this.latInput = document.getElementById("field-" + ed.lat_field);
+    this.lonInput = document.getElementById("field-" + ed.lon_field);
+    this.areaSelect = document.getElementById("field-" + ed.area_field);
+    this.setStatus(this.cfg.text.loading);
+    return Promise.all([fetchJSON(L_.planungsraeume.url), fetchJSON(L_.areas.url),
+                        L_.bezirke ? fetchJSON(L_.bezirke.url) : Promise.resolve(null)]).then(function (data) {
+      L.geoJSON(data[0], { attribution: L_.planungsraeume.attribution, interactive: false,
+        style: { renderer: self.renderer, className: "plr-outline", color: "#8a8a8a", weight: 0.6, fill: true,
+                 fillColor: "#f7f7f2", fillOpacity: 0.6 } }).addTo(self.map);
+      if (data[2]) self.drawBezirke(data[2]);
+      self.areaLayers = {};
+      L.geoJSON({ type: "FeatureCollection", features: data[1].features.filter(function (f) { return f.geometry; }) }, {
+        attribution: L_.areas.attribution, interactive: false,
+        style: function (f) { return self.areaStyle(f); },
+        onEachFeature: function (f, layer) { self.areaLayers[f.properties.slug] = layer; }
+      }).addTo(self.map);
+      if (ed.current && !ed.point) {
+        L.circleMarker(ed.current, { renderer: self.renderer, className: "editor-current", radius: 8, color: "#333",
+                                     weight: 2, dashArray: "3 3", fillOpacity: 0.1, interactive: false })
+          .bindTooltip(self.cfg.text.current_point).addTo(self.map);
+      }
+      if (ed.point) self.placePoint(ed.point[0], ed.point[1], false);
+      self.map.on("click", function (e) { self.placePoint(e.latlng.lat, e.latlng.lng, true); });
+      [self.latInput, self.lonInput].forEach(function (input) {
+        if (input) input.addEventListener("change", function () { self.pointFromFields(); });
+      });
+      if (self.areaSelect) self.areaSelect.addEventListener("change", function () { self.showArea(self.areaSelect.value); });
+      var clear = document.querySelector("[data-clear-point]");
+      if (clear) clear.addEventListener("click", function () { self.clearPoint(); });
+      self.setStatus(ed.point ? "" : self.cfg.text.click_to_place);
+      root.dataset.mapReady = "1";
+    }).catch(function (err) {
+      self.setStatus(self.cfg.text.load_error);
+      root.dataset.mapReady = "error";
+      if (window.console) console.warn(err);
+    });
+  };
+
+  KiezMap.prototype.placePoint = function (lat, lon, fromClick) {
+    var latlng = L.latLng(lat, lon);
+    if (!this.marker) {
+      this.marker = L.marker(latlng, {
+        icon: L.divIcon({ className: "editor-marker", html: "", iconSize: [26, 26] }),
+        title: this.cfg.text.new_point, keyboard: false, interactive: false
+      }).addTo(this.map);
+    } else {
+      this.marker.setLatLng(latlng);
+    }
+    if (fromClick) {
+      if (this.latInput) this.latInput.value = lat.toFixed(6);
+      if (this.lonInput) this.lonInput.value = lon.toFixed(6);
+      this.setStatus(this.cfg.text.placed_at.replace("%(lat)s", lat.toFixed(6)).replace("%(lon)s", lon.toFixed(6)));
+    } else if (!this.map.getBounds().contains(latlng)) {
+      this.map.panTo(latlng);
+    }
+  };
+
+  KiezMap.prototype.pointFromFields = function () {
+    var lat = parseFloat(String(this.latInput.value).replace(",", "."));
+    var lon = parseFloat(String(this.lonInput.value).replace(",", "."));
+    if (isFinite(lat) && isFinite(lon) && Math.abs(lat) <= 90 && Math.abs(lon) <= 180) this.placePoint(lat, lon, false);
+    else if (!this.latInput.value && !this.lonInput.value) this.clearPoint();
+  };
+
+  KiezMap.prototype.clearPoint = function () {
+    if (this.marker) { this.map.removeLayer(this.marker); this.marker = null; }
+    if (this.latInput) this.latInput.value = "";
+    if (this.lonInput) this.lonInput.value = "";
+    this.setStatus(this.cfg.text.click_to_place);
+  };
+
+  KiezMap.prototype.showArea = function (slug) {
+    var layer = this.areaLayers && this.areaLayers[slug];
+    if (layer && !this.marker) this.map.fitBounds(layer.getBounds(), { padding: [10, 10] });
   };
 
   // ------------------------------------------------------------ public hook

@@ -1,0 +1,171 @@
+/* Project filters without page reloads.
+ *
+ * The filter form (<form data-filter-form>) is a plain GET form: without JavaScript it
+ * reloads the page with the filter in the URL. With JavaScript every change
+ *   1. writes the filter into the address bar (history.replaceState; same keys and
+ *      comma-joined values as the server's canonical URL, lang and indicator kept),
+ *   2. redraws the map's project markers (window.kiezkarte.instance.setProjectQuery),
+ *   3. fetches this same page for the new URL and swaps in its parts marked
+ *      data-filter-region (the project list, links, statistics): the server renders
+ *      and escapes them; no data becomes HTML here.
+ * "Only projects in the current map view" puts the map's bounds into the filter (bbox)
+ * and follows the map while it is checked.
+ * Test hook: <html data-filter-state="loading|ready|error">.
+ */
+(function () {
+  "use strict";
+
+  var FILTER_KEYS = ["fund", "handlungsfeld", "status", "precision", "year_from", "year_to", "climate", "area", "bbox", "q"];
+  var root = document.documentElement;
+  var form = document.querySelector("form[data-filter-form]");
+  if (!form || !window.fetch || !window.history || !window.URLSearchParams || !window.DOMParser) return;
+
+  var regions = (form.getAttribute("data-regions") || "").split(/\s+/).filter(Boolean);
+  var status = form.querySelector("[data-filter-status]");
+  var bboxInput = form.querySelector("[data-bbox-filter]");
+  var sequence = 0;
+  var timer = null;
+
+  function kiezMap() {
+    return window.kiezkarte && window.kiezkarte.instance ? window.kiezkarte.instance : null;
+  }
+
+  function encode(value) {
+    return encodeURIComponent(value).replace(/%2C/gi, ",");
+  }
+
+  function round(value) {
+    return String(Number(value.toFixed(5)));
+  }
+
+  function mapBbox() {
+    var km = kiezMap();
+    if (!km) return "";
+    var b = km.map.getBounds();
+    return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(round).join(",");
+  }
+
+  // The filter as [key, value] pairs, in the server's order, from the form's state.
+  function filterPairs() {
+    var values = {};
+    if (bboxInput && bboxInput.checked && kiezMap()) bboxInput.value = mapBbox();
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || FILTER_KEYS.indexOf(el.name) < 0 || el.disabled) return;
+      if ((el.type === "checkbox" || el.type === "radio") && !el.checked) return;
+      var v = String(el.value || "").trim();
+      if (!v) return;
+      (values[el.name] = values[el.name] || []).push(v);
+    });
+    return FILTER_KEYS.filter(function (k) { return values[k]; }).map(function (k) { return [k, values[k].join(",")]; });
+  }
+
+  function queryOf(pairs) {
+    return pairs.map(function (p) { return encodeURIComponent(p[0]) + "=" + encode(p[1]); }).join("&");
+  }
+
+  // The page's other arguments (lang, indicator, …) as they are in the address bar now.
+  function otherPairs() {
+    var pairs = [];
+    new URLSearchParams(window.location.search).forEach(function (value, key) {
+      if (FILTER_KEYS.indexOf(key) < 0) pairs.push([key, value]);
+    });
+    return pairs;
+  }
+
+  function updateLanguageLinks(search) {
+    Array.prototype.forEach.call(document.querySelectorAll("a[hreflang]"), function (a) {
+      var url = new URL(a.href, window.location.href);
+      var lang = url.searchParams.get("lang");
+      var params = new URLSearchParams(search);
+      params.delete("lang");
+      if (lang) params.set("lang", lang);
+      var q = params.toString().replace(/%2C/gi, ",");
+      a.href = url.pathname + (q ? "?" + q : "");
+    });
+  }
+
+  function apply() {
+    var filterQuery = queryOf(filterPairs());
+    var query = [filterQuery, queryOf(otherPairs())].filter(Boolean).join("&");
+    var url = window.location.pathname + (query ? "?" + query : "");
+    window.history.replaceState(null, "", url + window.location.hash);
+    updateLanguageLinks(query);
+    var km = kiezMap();
+    if (km && km.setProjectQuery) km.setProjectQuery(filterQuery);
+    var mine = ++sequence;
+    root.dataset.filterState = "loading";
+    fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } }).then(function (r) {
+      if (!r.ok) throw new Error(url + ": HTTP " + r.status);
+      return r.text();
+    }).then(function (html) {
+      if (mine !== sequence) return;  // a newer filter is on its way
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      regions.forEach(function (id) {
+        var current = document.getElementById(id), fresh = doc.getElementById(id);
+        if (current && fresh) current.replaceWith(document.importNode(fresh, true));
+      });
+      var count = document.querySelector("[data-filter-count]");
+      if (status) status.textContent = count ? count.textContent : "";
+      root.dataset.filterState = "ready";
+    }).catch(function (err) {
+      if (mine !== sequence) return;
+      if (status) status.textContent = form.getAttribute("data-msg-failed") || "";
+      root.dataset.filterState = "error";
+      if (window.console) console.warn(err);
+    });
+  }
+
+  function schedule(delay) {
+    clearTimeout(timer);
+    timer = setTimeout(apply, delay);
+  }
+
+  form.addEventListener("change", function (e) {
+    schedule(e.target && e.target.type === "number" ? 400 : 0);
+  });
+  form.addEventListener("input", function (e) {
+    if (e.target && (e.target.type === "search" || e.target.type === "number")) schedule(500);
+  });
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    schedule(0);
+  });
+  var reset = form.querySelector("[data-filter-reset]");
+  if (reset) {
+    reset.addEventListener("click", function (e) {
+      e.preventDefault();
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (FILTER_KEYS.indexOf(el.name) < 0) return;
+        if (el.type === "checkbox" || el.type === "radio") el.checked = false;
+        else if (el.tagName === "SELECT") el.selectedIndex = 0;
+        else el.value = "";
+      });
+      schedule(0);
+    });
+  }
+
+  // "Only projects in the current map view": follow the map while checked, but not while a
+  // popup is open (its opening pans the map, and redrawing would close it again).
+  function watchMap(km) {
+    var popupOpen = false, pending = false;
+    km.map.on("popupopen", function () { popupOpen = true; });
+    km.map.on("popupclose", function () {
+      popupOpen = false;
+      if (pending) { pending = false; schedule(0); }
+    });
+    km.map.on("moveend", function () {
+      if (!bboxInput || !bboxInput.checked) return;
+      if (popupOpen) { pending = true; return; }
+      schedule(300);
+    });
+  }
+
+  if (bboxInput) {
+    var waited = 0;
+    (function waitForMap() {  // the map script runs first, but draws its layers asynchronously
+      var km = kiezMap();
+      if (km) { watchMap(km); return; }
+      if ((waited += 1) < 100) setTimeout(waitForMap, 100);
+    })();
+  }
+})();
