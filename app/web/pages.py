@@ -1,16 +1,21 @@
 """HTML pages for residents: parse the request, call one query, render.
 
-/                 Berlin overview map, address search, every QM area as a table
-/gebiete/<slug>   one QM area: map, figures next to Berlin's, projects, sources
+/                 Berlin overview map, address search, projects by filter, every QM area as a table
+/gebiete/<slug>   one QM area: map, figures next to Berlin's, projects by filter, sources
 /kiez/<plr_id>    one Planungsraum: the same, with its QM area(s)
 /suche            find my Kiez without JavaScript (redirects to the Kiez page)
+/statistik        projects and known money by fund, Handlungsfeld and year; projects over burdens
+/vergleich        every QM area compared, sortable by every column, as CSV too
 /static/<path>    our assets: gzip, ETag, long cache with a content-hash version
 
-No cookies are set; the language is the ``lang`` query parameter (see app/i18n.py).
+Readers get no cookies; the language is the ``lang`` query parameter (see app/i18n.py), the
+project filter and the chosen indicator are query parameters too (see app/web/filters.py).
+Pages seen by a signed-in planner carry edit links and are never cached by anyone else.
 """
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import date
 import mimetypes
 from urllib.parse import urlsplit
@@ -18,10 +23,12 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 
-from .. import catalog, i18n, lookup, maps, queries
+from .. import catalog, charts, i18n, lookup, maps, queries, stats
 from ..config import REPO_ROOT
 from ..errors import BadRequest
-from . import errors, get_store
+from ..project_filter import ProjectFilter
+from . import errors, filters, get_store
+from .auth import current_user
 from .http import text_response
 
 STATIC_DIR = REPO_ROOT / "static"
@@ -38,23 +45,41 @@ bp = Blueprint("pages", __name__)
 @bp.get("/")
 def index():
     store = get_store()
-    return _page("index.html", map_page=maps.overview_map(_map_env()), areas=queries.areas(store),
-                 attributions=catalog.attributions(*OVERVIEW_LAYERS))
+    flt = filters.request_filter()
+    redirect_to = filters.canonical_redirect(flt)
+    if redirect_to:
+        return redirect_to
+    areas = queries.areas(store)
+    projects = [p for p, _ in queries.projects(store, flt)]
+    total = store.scalar("SELECT count(*) FROM projects")
+    return _page("index.html", map_page=maps.overview_map(_map_env(), flt, _indicator()), areas=areas, exports=export_links(flt),
+                 projects=projects, total=total, area_names={a["slug"]: a["short_name"] for a in areas},
+                 form=filters.filter_form(flt, areas=areas, has_map=True), flt=flt,
+                 attributions=catalog.attributions(*OVERVIEW_LAYERS, "projects"))
 
 
 @bp.get("/gebiete/<slug>")
 def area(slug):
     store = get_store()
+    flt = filters.request_filter(with_area=False)
+    redirect_to = filters.canonical_redirect(flt)
+    if redirect_to:
+        return redirect_to
     row, geom = queries.area_detail(store, slug)
-    projects = [p for p, _ in queries.projects(store, area_slug=slug)]
-    return _page("area.html", area=row, projects=projects, map_page=maps.area_map(_map_env(), row, geom),
+    projects = [p for p, _ in queries.projects(store, flt, area_slug=slug)]
+    total = store.scalar("SELECT count(*) FROM projects WHERE area_slug = ?", (slug,))
+    map_page = maps.area_map(_map_env(), row, geom, flt, _indicator())
+    return _page("area.html", area=row, projects=projects, total=total, map_page=map_page, flt=flt,
+                 exports=export_links(replace(flt, area=slug)),
+                 name_note=i18n.area_name_note(row["name"], row["short_name"]),
+                 form=filters.filter_form(flt, has_map=map_page is not None),
                  figures=figure_rows(row["figures"]["area"], row["figures"]["berlin"]))
 
 
 @bp.get("/kiez/<plr_id>")
 def kiez(plr_id):
     row, geom = queries.planungsraum(get_store(), plr_id)
-    return _page("kiez.html", plr=row, map_page=maps.kiez_map(_map_env(), row, geom),
+    return _page("kiez.html", plr=row, map_page=maps.kiez_map(_map_env(), row, geom, _indicator()),
                  indicators=kiez_rows(row, row["berlin"]), residents_date=RESIDENTS_DATE)
 
 
@@ -70,6 +95,42 @@ def search():
     if result["found"]:
         return redirect(i18n.url("pages.kiez", plr_id=result["planungsraum"]["plr_id"]), code=303)
     return _page("search.html", value=address, result=result)
+
+
+@bp.get("/statistik")
+def statistics():
+    """Projects and known money of the filtered selection; projects laid over the burdens."""
+    store = get_store()
+    flt = filters.request_filter()
+    redirect_to = filters.canonical_redirect(flt)
+    if redirect_to:
+        return redirect_to
+    areas = queries.areas(store)
+    area_row = next((a for a in areas if a["slug"] == flt.area), None) if flt.area else None
+    if flt.area and area_row is None:
+        queries.area(store, flt.area)  # 404
+    project_stats = stats.project_stats(store, flt)
+    baufonds = replace(flt, fund=("baufonds",))
+    return _page("statistics.html", flt=flt, area=area_row, stats=project_stats,
+                 tables=statistics_tables(project_stats), overlay=stats.burden_overlay(store, flt),
+                 baufonds=stats.burden_overlay(store, baufonds), baufonds_args=baufonds.args(),
+                 berlin_args=replace(flt, area=None).args(),
+                 form=filters.filter_form(flt, areas=areas, keep=()), exports=export_links(flt))
+
+
+@bp.get("/vergleich")
+def compare():
+    """Every QM area in one table, sorted on the server by any column."""
+    sort = request.args.get("sort", "name")
+    order = request.args.get("order", "asc")
+    if order not in ("asc", "desc"):
+        raise BadRequest(gettext("order must be asc or desc"))
+    rows = stats.compare_areas(get_store(), sort, order == "desc")
+    sort_args = {} if (sort, order) == ("name", "asc") else {"sort": sort, "order": order}
+    return _page("compare.html", rows=rows, columns=compare_columns(sort, order), sort=sort, order=order,
+                 csv_url=url_for("api.compare_csv", **sort_args),
+                 attributions=catalog.attributions("qm_areas", "umweltgerechtigkeit", "einwohner", "gruenanlagen",
+                                                   "projects"))
 
 
 # ------------------------------------------------------------------ static files
@@ -176,6 +237,83 @@ def kiez_rows(plr: dict, berlin: dict) -> list[dict]:
     return rows
 
 
+def statistics_tables(project_stats: dict) -> list[dict]:
+    """The three breakdowns (fund, Handlungsfeld, year) as labelled rows with two small charts each."""
+    def fund_label(key):
+        return i18n.label(i18n.FUND, key)
+
+    def field_label(key):
+        return gettext("not stated") if key == "(nicht angegeben)" else i18n.label(i18n.HANDLUNGSFELD, key)
+
+    def year_label(key):
+        return gettext("year not known") if key == "unknown" else str(key)
+
+    specs = (("fund", gettext("By fund"), gettext("Fund"), "by_fund", fund_label,
+              lambda k: k if k != "not stated" else fund_label(k),
+              (gettext("Projects and known money by fund"), gettext("Number of projects by fund"),
+               gettext("Known money in euros by fund"))),
+             ("handlungsfeld", gettext("By field of action (Handlungsfeld)"), gettext("Field of action"),
+              "by_handlungsfeld", field_label, field_label,
+              (gettext("Projects and known money by field of action"), gettext("Number of projects by field of action"),
+               gettext("Known money in euros by field of action"))),
+             ("year", gettext("By start year"), gettext("Start year"), "by_year", year_label, year_label,
+              (gettext("Projects and known money by start year"), gettext("Number of projects by start year"),
+               gettext("Known money in euros by start year"))))
+    tables = []
+    for key, title, column, stat_key, label, short, (caption, projects_title, money_title) in specs:
+        groups = project_stats[stat_key]
+        rows = [{"key": g["key"], "label": label(g["key"]), "projects": g["projects"], "with_cost": g["with_cost"],
+                 "money_eur": g["money_eur"] if g["with_cost"] else None} for g in groups]
+        chart_projects = charts.bar_chart([(short(g["key"]), g["projects"]) for g in groups],
+                                          title=projects_title,
+                                          value_format=i18n.number, colour="#0b4f8a", label_width=160, width=400,
+                                          bar_height=20)
+        chart_money = charts.bar_chart([(short(g["key"]), g["money_eur"]) for g in groups],
+                                       title=money_title,
+                                       value_format=lambda v: i18n.number(v) + " €", colour="#b35806",
+                                       label_width=160, width=440, bar_height=20)
+        tables.append({"key": key, "title": title, "column": column, "rows": rows,
+                       "caption": caption,
+                       "charts": ((gettext("Projects"), chart_projects), (gettext("Known money"), chart_money))})
+    return tables
+
+
+def export_links(flt: ProjectFilter) -> list[tuple[str, str]]:
+    """(label, URL) of the exports of the filtered projects."""
+    return [(label, url_for("api.export_layer", layer_id="projects", fmt=fmt, **flt.args()))
+            for fmt, label in (("csv", "CSV"), ("geojson", "GeoJSON"), ("gpkg", "GeoPackage"))]
+
+
+def compare_labels() -> dict[str, str]:
+    return {"name": gettext("QM area"), "bezirk": gettext("District"), "status_group": gettext("Status"),
+            "boundary_basis": gettext("Boundary"), "residents": gettext("Residents"),
+            "share_high_air": gettext("High air pollution"), "share_high_noise": gettext("High noise"),
+            "share_high_thermal": gettext("High heat stress"), "share_high_green": gettext("Poor green supply"),
+            "share_high_social": gettext("High social disadvantage"),
+            "plr_multiply_burdened": gettext("Multiply burdened Planungsräume"),
+            "green_m2_per_resident": gettext("Green m² per resident"), "projects": gettext("Projects"),
+            "money_eur": gettext("Known money (EUR)")}
+
+
+COMPARE_KIND = {"residents": "number", "plr_multiply_burdened": "number", "green_m2_per_resident": "m2",
+                "projects": "number", "money_eur": "euro"}
+
+
+def compare_columns(sort: str, order: str) -> list[dict]:
+    """Each column of the comparison with its sort link (ascending first; again: the other way round)."""
+    labels = compare_labels()
+    columns = []
+    for key, *_ in stats.COMPARE_COLUMNS:
+        current = key == sort
+        next_order = ("desc" if order == "asc" else "asc") if current else "asc"
+        args = {} if (key, next_order) == ("name", "asc") else {"sort": key, "order": next_order}
+        kind = "share" if key.startswith("share_") else COMPARE_KIND.get(key, "text")
+        columns.append({"key": key, "label": labels[key], "kind": kind, "url": i18n.url("pages.compare", **args),
+                        "aria_sort": ("ascending" if order == "asc" else "descending") if current else None,
+                        "next_order": next_order})
+    return columns
+
+
 def _class_label(legend: dict, value) -> str:
     for c in legend["classes"]:
         if c["value"] == value:
@@ -185,9 +323,15 @@ def _class_label(legend: dict, value) -> str:
 
 # ------------------------------------------------------------------ rendering
 
+def _indicator() -> str:
+    """The indicator chosen in the URL (``?indicator=``), or the default one."""
+    chosen = request.args.get("indicator", "")
+    return chosen if chosen in maps.indicator_ids() else maps.DEFAULT_INDICATOR
+
+
 def _map_env() -> maps.MapEnv:
     return maps.MapEnv(static_url=asset_url, api_url=lambda endpoint, **v: url_for(endpoint, **v),
-                       page_url=i18n.url, lang=i18n.current_lang(),
+                       page_url=i18n.url, lang=i18n.current_lang(), planner=bool(current_user()),
                        tile_url=current_app.config.get("TILE_URL") or "",
                        tile_attribution=current_app.config.get("TILE_ATTRIBUTION") or "")
 
@@ -199,6 +343,11 @@ def _page(template: str, status: int = 200, **context):
     response.headers["Content-Security-Policy"] = _csp(map_page.script_hash if map_page else None)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    response.vary.add("Cookie")
+    if current_user():  # a planner's page (edit links, CSRF tokens) is for nobody else
+        response.cache_control.no_store = True
+        response.cache_control.private = True
+        response.cache_control.public = False
     return response
 
 
@@ -218,7 +367,8 @@ def _csp(script_hash: str | None) -> str:
 
 
 def render_error(status: int, message: str):
-    titles = {404: gettext("Not found"), 400: gettext("Bad request"), 503: gettext("Not available")}
+    titles = {404: gettext("Not found"), 400: gettext("Bad request"), 503: gettext("Not available"),
+              401: gettext("Sign-in required"), 403: gettext("Not allowed"), 429: gettext("Too many attempts")}
     return _page("error.html", status=status, code=status, message=message,
                  title=titles.get(status, gettext("Something went wrong")))
 

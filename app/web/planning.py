@@ -1,23 +1,35 @@
 """Planners' side: sign in, create/edit/delete projects, import files, read the audit log.
 
 Every change goes through ``PlannerStore`` in one transaction with an audit entry.
-JSON endpoints under /api/projects and /api/audit; HTML pages under /planung.
+JSON endpoints under /api/projects and /api/audit; HTML pages under /planung:
+
+/planung/                         the project list, filtered like the map pages, with edit links
+/planung/projekte/neu             project form (create): a click on its map places the point
+/planung/projekte/<id>            project form (edit)
+/planung/projekte/<id>/loeschen   confirm, then delete
+/planung/import, /planung/protokoll, /planung/anmelden
+
+The forms post as plain HTML forms (CSRF token in a hidden field) and the JSON API takes the
+same fields (token in the X-CSRF-Token header): both go through ``save_project``.
 """
 from __future__ import annotations
 
 import os
 import secrets
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import Blueprint, current_app, jsonify, redirect, request, session
+from flask import Blueprint, current_app, flash, jsonify, redirect, request, session
 from flask_babel import gettext
 
-from .. import geojson, i18n, queries
+from .. import crs, geojson, i18n, maps, queries
 from ..errors import BadRequest, NotFound, SignInRequired, TooManyAttempts
-from ..importer import import_projects
-from ..project_filter import ProjectFilter
-from . import auth, get_planner, get_store
+from ..importer import import_projects, prepare_one
+from ..project_filter import STATUSES, YEAR_RANGE
+from ..projects import FUNDS, HANDLUNGSFELDER
+from ..projects import status as derive_status
+from . import auth, filters, get_planner, get_store
 
 bp = Blueprint("planning", __name__)
 UPLOAD_DIR_KEY = "kiezkarte_upload_dir"
@@ -58,9 +70,65 @@ def sign_out():
 @auth.login_required
 def dashboard():
     store = get_store()
-    flt = ProjectFilter.from_args(request.args)
+    flt = filters.request_filter()
+    redirect_to = filters.canonical_redirect(flt)
+    if redirect_to:
+        return redirect_to
+    areas = queries.areas(store)
     projects = [p for p, _ in queries.projects(store, flt)]
-    return _render("planning/dashboard.html", projects=projects, flt=flt, areas=queries.areas(store))
+    from .pages import export_links
+    return _render("planning/dashboard.html", projects=projects, flt=flt, total=store.scalar("SELECT count(*) FROM projects"),
+                   area_names={a["slug"]: a["short_name"] for a in areas}, exports=export_links(flt),
+                   form=filters.filter_form(flt, areas=areas, keep=()))
+
+
+# ------------------------------------------------------------------ the project form
+
+@bp.route("/planung/projekte/neu", methods=["GET", "POST"])
+@auth.login_required
+def new_project():
+    if request.method == "GET":
+        area = request.args.get("area", "")
+        return _project_form({"qm_area": area if area in _area_slugs() else ""}, project=None)
+    data = _form_data(request.form)
+    result = save_project(data, creating=True)
+    if result.errors:
+        return _project_form(data, project=None, errors=result.errors, status=400)
+    flash(gettext("Project “%(title)s” created.", title=result.row["title"]))
+    return redirect(_after_save(result.row), code=303)
+
+
+@bp.route("/planung/projekte/<project_id>", methods=["GET", "POST"])
+@auth.login_required
+def edit_project(project_id):
+    row, point = _project(project_id)
+    if request.method == "GET":
+        return _project_form(_form_values(row, point), project=(row, point))
+    data = _form_data(request.form)
+    result = save_project({**data, "id": project_id}, creating=False)
+    if result.errors:
+        return _project_form(data, project=(row, point), errors=result.errors, status=400)
+    if result.action == "unchanged":
+        flash(gettext("Nothing changed in “%(title)s”.", title=result.row["title"]))
+    else:
+        flash(gettext("Project “%(title)s” saved.", title=result.row["title"]))
+    return redirect(_after_save(result.row), code=303)
+
+
+@bp.route("/planung/projekte/<project_id>/loeschen", methods=["GET", "POST"])
+@auth.login_required
+def delete_project_page(project_id):
+    """GET: ask; POST: delete (with an audit entry) and go back to the area or the list."""
+    row, _ = _project(project_id)
+    if request.method == "GET":
+        return _render("planning/delete.html", project=row)
+    planner = get_planner()
+    with planner.transaction() as con:
+        planner.delete(con, auth.current_user(), project_id)
+    flash(gettext("Project “%(title)s” deleted.", title=row["title"]))
+    if row.get("area_slug"):
+        return redirect(i18n.url("pages.area", slug=row["area_slug"], _anchor="project-list"), code=303)
+    return redirect(i18n.url("planning.dashboard"), code=303)
 
 
 @bp.get("/planung/protokoll")
@@ -95,14 +163,14 @@ def import_page():
 @bp.post("/api/projects")
 @auth.login_required
 def create_project():
-    return _save(request.get_json(silent=True) or request.form.to_dict(), creating=True)
+    return _save_json(request.get_json(silent=True) or request.form.to_dict(), creating=True)
 
 
 @bp.put("/api/projects/<project_id>")
 @auth.login_required
 def update_project(project_id):
     data = request.get_json(silent=True) or request.form.to_dict()
-    return _save({**data, "id": project_id}, creating=False)
+    return _save_json({**data, "id": project_id}, creating=False)
 
 
 @bp.delete("/api/projects/<project_id>")
@@ -124,27 +192,191 @@ def audit():
 
 # ------------------------------------------------------------------ helpers
 
-def _save(data: dict, *, creating: bool):
-    """One project from a form or JSON, validated by the importer's rules, saved with an audit entry."""
+@dataclass
+class SaveResult:
+    action: str | None = None  # created | updated | unchanged
+    row: dict | None = None
+    point: object = None
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (field, reason)
+
+
+def save_project(data: dict, *, creating: bool) -> SaveResult:
+    """One project from a form or JSON, validated by the importer's rules, saved with an audit entry.
+
+    A new project gets a fresh id (never overwriting another one of the same title); an
+    edit keeps what the research stated (fund, cost, area as written) where the value
+    itself did not change, so saving an untouched form changes nothing.
+    """
     unknown = set(data) - set(EDITABLE) - {"id", "csrf_token"}
     if unknown:
         raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
-    if not creating and get_store().scalar("SELECT count(*) FROM projects WHERE id = ?", (data["id"],)) == 0:
-        raise NotFound(f"no project '{data['id']}'")
-    if creating and data.get("id") and get_store().scalar("SELECT count(*) FROM projects WHERE id = ?", (data["id"],)):
+    store = get_store()
+    existing = None
+    if not creating:
+        existing = _project(data["id"])[0]
+    if creating and data.get("id") and store.scalar("SELECT count(*) FROM projects WHERE id = ?", (data["id"],)):
         raise BadRequest(f"a project with id '{data['id']}' exists already")
-    from ..importer import prepare_one
-    report, values, geom = prepare_one(get_store(), data)
+    report, values, geom = prepare_one(store, data)
     if report.errors:
-        return jsonify({"error": "; ".join(f"{f}: {r}" for f, r in report.errors),
-                        "errors": [{"field": f, "reason": r} for f, r in report.errors]}), 400
+        return SaveResult(errors=list(report.errors))
+    if creating and not data.get("id"):
+        values["id"] = _free_id(values["id"])
+    if existing is not None:
+        _keep_stated(values, existing)
     planner = get_planner()
     values["origin"] = "edit"
     with planner.transaction() as con:
         action = planner.save(con, auth.current_user(), values, geom, action_note="edited on the web")
         row, point = planner.project(con, values["id"])
-    status = 201 if action == "created" else 200
-    return jsonify({"action": action, "project": geojson.feature(row, point, feature_id=row["id"])}), status
+    return SaveResult(action=action, row=row, point=point)
+
+
+def _save_json(data: dict, *, creating: bool):
+    result = save_project(data, creating=creating)
+    if result.errors:
+        return jsonify({"error": "; ".join(f"{f}: {r}" for f, r in result.errors),
+                        "errors": [{"field": f, "reason": r} for f, r in result.errors]}), 400
+    status = 201 if result.action == "created" else 200
+    return jsonify({"action": result.action,
+                    "project": geojson.feature(result.row, result.point, feature_id=result.row["id"])}), status
+
+
+def _free_id(project_id: str) -> str:
+    store = get_store()
+    candidate, n = project_id, 1
+    while store.scalar("SELECT count(*) FROM projects WHERE id = ?", (candidate,)):
+        n += 1
+        candidate = f"{project_id}-{n}"
+    return candidate
+
+
+def _keep_stated(values: dict, old: dict) -> None:
+    """Where a normalised value is unchanged, keep how the source stated it."""
+    for value_key, stated_key in (("fund", "fund_stated"), ("cost_eur", "cost_stated"), ("area_slug", "qm_area_stated")):
+        if values.get(value_key) == old.get(value_key):
+            values[stated_key] = old.get(stated_key)
+    if (values.get("handlungsfelder") or "") == (old.get("handlungsfelder") or ""):
+        values["handlungsfeld_inferred"] = old.get("handlungsfeld_inferred")
+
+
+def _project(project_id: str) -> tuple[dict, object]:
+    found = get_store().features("projects", "id = ?", (project_id,))
+    if not found:
+        raise NotFound(gettext("There is no project “%(id)s” (any more).", id=project_id))
+    return found[0]
+
+
+def _area_slugs() -> set[str]:
+    return {a["slug"] for a in queries.areas(get_store())}
+
+
+def _form_data(form) -> dict:
+    """The form's fields as the texts save_project takes (Handlungsfelder joined, climate as 1/0)."""
+    data = {key: (form.get(key) or "").strip() for key in EDITABLE if key not in ("handlungsfeld", "climate")}
+    data["handlungsfeld"] = ";".join(h for h in form.getlist("handlungsfeld") if h in HANDLUNGSFELDER)
+    data["climate"] = "1" if form.get("climate") else "0"
+    return data
+
+
+def _plain_number(value) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _form_values(row: dict, point) -> dict:
+    """A stored project as the form's texts. Only an exact location fills lat/lon; others are
+    placed again by place, address or area when saved, as they were."""
+    lat = lon = ""
+    if row.get("location_precision") == "exact" and point is not None:
+        lon_f, lat_f = crs.store_to_web_transformer().transform(point.x, point.y)
+        lat, lon = f"{lat_f:.6f}", f"{lon_f:.6f}"
+    derived = derive_status(row.get("start_year"), row.get("end_year"))
+    return {"title": row.get("title") or "", "qm_area": row.get("area_slug") or "",
+            "fund": "" if row.get("fund") in (None, "not stated") else row["fund"],
+            "handlungsfeld": row.get("handlungsfelder") or "", "climate": "1" if row.get("climate") else "0",
+            "start_year": _plain_number(row.get("start_year")), "end_year": _plain_number(row.get("end_year")),
+            "cost_eur": _plain_number(row.get("cost_eur")),
+            "status": "" if row.get("status") == derived else (row.get("status") or ""),
+            "place": row.get("place") or "", "address": row.get("address") or "",
+            "source_url": row.get("source_url") or "", "lat": lat, "lon": lon}
+
+
+LOCATION_FIELDS = ("lat", "lon", "geometry", "wkt", "x", "y")
+FORM_FIELDS = ("title", "qm_area", "fund", "handlungsfeld", "start_year", "end_year", "cost_eur", "status", "climate",
+               "place", "address", "source_url", "location")
+
+
+def field_errors(errors: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """The importer's (field, reason) as translated messages by form field ('location' for lat/lon)."""
+    out: dict[str, list[str]] = {}
+    for name, reason in errors:
+        key = "location" if name in LOCATION_FIELDS else (name if name in FORM_FIELDS else "form")
+        message = _field_message(key, reason)
+        if message not in out.setdefault(key, []):
+            out[key].append(message)
+    return out
+
+
+def _field_message(key: str, reason: str) -> str:
+    if "longer than" in reason:
+        return gettext("This text is too long.")
+    if key == "title":
+        return gettext("Give the project a title.")
+    if key in ("start_year", "end_year"):
+        if "before start_year" in reason:
+            return gettext("The end year lies before the start year.")
+        return gettext("Give a year between %(first)s and %(last)s.", first=YEAR_RANGE[0], last=YEAR_RANGE[1])
+    if key == "cost_eur":
+        return gettext("Give the cost as an amount in euros, e.g. 120000 or 120.000,50.")
+    if key == "qm_area":
+        return gettext("Choose a QM area from the list.")
+    if key == "location":
+        if "swapped" in reason:
+            return gettext("Latitude and longitude look swapped: in Berlin the latitude is about 52.5 and the "
+                           "longitude about 13.4.")
+        if "outside" in reason:
+            return gettext("The point lies outside Berlin. Click the map, or correct latitude and longitude.")
+        return gettext("Latitude and longitude must be numbers, e.g. 52.5331 and 13.3283.")
+    if key == "fund":
+        return gettext("Choose a fund from the list.")
+    if key == "handlungsfeld":
+        return gettext("Choose fields of action from the list.")
+    if key == "status":
+        return gettext("Choose a status from the list.")
+    return reason
+
+
+def _project_form(values: dict, *, project, errors=(), status: int = 200):
+    """The create/edit form with its map; ``project`` is (row, point) when editing."""
+    from .pages import _map_env
+    store = get_store()
+    areas = sorted(queries.areas(store), key=lambda a: a["short_name"])
+    point = current = None
+    if values.get("lat") and values.get("lon"):
+        try:
+            point = (float(values["lat"].replace(",", ".")), float(values["lon"].replace(",", ".")))
+        except ValueError:
+            point = None
+    if project is not None and project[1] is not None:
+        lon, lat = crs.store_to_web_transformer().transform(project[1].x, project[1].y)
+        current = (round(lat, 6), round(lon, 6))
+    slug = values.get("qm_area") or (project[0].get("area_slug") if project else None)
+    area_geom = queries.area(store, slug)[1] if slug in {a["slug"] for a in areas} else None
+    map_page = maps.editor_map(_map_env(), point=point, current=current, area_slug=slug, area_geom=area_geom)
+    fields = set((values.get("handlungsfeld") or "").split(";"))
+    return _render("planning/project_form.html", status=status, map_page=map_page, values=values,
+                   project=project[0] if project else None, areas=areas, errors=field_errors(list(errors)),
+                   funds=[(f, i18n.label(i18n.FUND, f)) for f in FUNDS if f != "not stated"],
+                   handlungsfelder=[(h, i18n.label(i18n.HANDLUNGSFELD, h), h in fields) for h in HANDLUNGSFELDER],
+                   statuses=[(s_, i18n.label(i18n.PROJECT_STATUS, s_)) for s_ in STATUSES],
+                   precision=i18n.label(i18n.LOCATION_PRECISION, project[0]["location_precision"]) if project else None)
+
+
+def _after_save(row: dict) -> str:
+    if row.get("area_slug"):
+        return i18n.url("pages.area", slug=row["area_slug"], _anchor=f"project-{row['id']}")
+    return i18n.url("planning.dashboard")
 
 
 def _audit_entries(limit: int) -> list[dict]:
