@@ -183,7 +183,7 @@ def test_german_by_default_and_english_on_request(client):
 def test_links_keep_the_language(client):
     for path in ("/?lang=en", "/gebiete/beusselstrasse?lang=en", "/kiez/01200517?lang=en"):
         page = parse(client.get(path).get_data(as_text=True))
-        internal = [h for h in page.links if h.startswith("/") and not h.startswith("/static/")]
+        internal = [h for h in page.links if h.startswith("/") and not h.startswith(("/static/", "/api/"))]
         assert internal
         switch = [h for h in internal if "lang=" not in h]
         # the only link without lang=en is the switch back to German (the default)
@@ -192,18 +192,23 @@ def test_links_keep_the_language(client):
     page = parse(client.get("/").get_data(as_text=True))
     internal = [h for h in page.links if h.startswith("/")]
     assert [h for h in internal if "lang=" in h] == ["/?lang=en"]
+    # the filter form carries the language as a hidden field
+    assert '<input type="hidden" name="lang" value="en">' in client.get("/?lang=en").get_data(as_text=True)
 
 
 def test_unknown_language_falls_back_to_german(client):
     assert '<html lang="de"' in client.get("/?lang=xx").get_data(as_text=True)
 
 
-RESIDENT_UI = ("app/maps.py", "app/i18n.py", "app/web/pages.py") + tuple(
-    f"app/templates/{name}.html" for name in ("base", "_macros", "index", "area", "kiez", "search", "error"))
+UI_CODE = ("app/maps.py", "app/i18n.py", "app/web/pages.py", "app/web/planning.py", "app/web/filters.py")
+
+
+def _is_ui(path: str) -> bool:
+    return path in UI_CODE or (path.startswith("app/templates/") and path.endswith(".html"))
 
 
 def test_every_ui_string_has_a_german_translation():
-    """Every string of the resident pages (code and templates) is in the German catalogue."""
+    """Every string of every page, the planners' included (code and templates), is in the German catalogue."""
     from babel.messages.extract import extract_from_dir
     from babel.messages.frontend import parse_mapping_cfg
     from babel.messages.pofile import read_po
@@ -212,11 +217,11 @@ def test_every_ui_string_has_a_german_translation():
         method_map, options_map = parse_mapping_cfg(f)
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None}
     found = {msg for path, _, msg, _, _ in extract_from_dir(str(REPO_ROOT), method_map, options_map, keywords=keywords)
-             if path in RESIDENT_UI}
-    assert len(found) > 150
+             if _is_ui(path)}
+    assert len(found) > 350
     with (i18n.TRANSLATIONS_DIR / "de" / "LC_MESSAGES" / "messages.po").open("rb") as f:
         de = read_po(f)
-    missing = sorted(m for m in found if not (de.get(m) and de.get(m).string))
+    missing = sorted(str(m) for m in found if not (de.get(m) and de.get(m).string and not de.get(m).fuzzy))
     assert not missing, f"untranslated (run pybabel extract/update, see README): {missing}"
 
 
@@ -291,7 +296,8 @@ def test_folium_defaults_are_replaced_not_mutated(client):
     assert any("cdn.jsdelivr.net" in url for _, url in folium.Map.default_js)  # folium's own list untouched
     page = parse(client.get("/").get_data(as_text=True))
     assert sorted(u.split("?")[0] for u in page.loaded) == [
-        "/static/css/kiezkarte.css", "/static/favicon.svg", "/static/js/find.js", "/static/js/kiezkarte.js",
+        "/static/css/kiezkarte.css", "/static/favicon.svg", "/static/js/filters.js", "/static/js/find.js",
+        "/static/js/kiezkarte.js",
         "/static/vendor/leaflet-1.9.4/leaflet.css", "/static/vendor/leaflet-1.9.4/leaflet.js"]
 
 
@@ -402,3 +408,204 @@ def test_page_weight_within_budget(client):
     area = _transfer_size(client, "/gebiete/beusselstrasse")
     assert sum(overview.values()) <= 300_000, overview
     assert sum(area.values()) <= 200_000, area
+
+
+# ------------------------------------------------------------------ project filters in the URL
+
+def project_rows(html: str) -> list[str]:
+    """Ids of the projects listed in a page's project list (overview table or area list)."""
+    return re.findall(r'data-project-id="([^"]+)"', html) or re.findall(r'<li class="project" id="project-([^"]+)"', html)
+
+
+def map_config(html: str) -> dict:
+    return json.loads(re.search(r"kiezkarte\.init\(map_main, (\{.*\})\);", parse(html).inline_scripts[0]).group(1))
+
+
+def test_filters_in_the_url_change_the_listed_projects_and_keep_the_language(client, store):
+    everything = project_rows(client.get("/").get_data(as_text=True))
+    assert len(everything) == store.scalar("SELECT count(*) FROM projects") == 61
+    html = client.get("/?fund=baufonds&lang=en").get_data(as_text=True)
+    baufonds = {r["id"] for r in store.rows("projects", "fund = 'Baufonds'")}
+    assert set(project_rows(html)) == baufonds and 0 < len(baufonds) < len(everything)
+    assert f"{len(baufonds)} of 61 projects match the filter." in html
+    assert '<html lang="en"' in html
+    assert 'name="fund" value="baufonds" checked' in html  # the form shows the filter
+    config = map_config(html)
+    assert config["filter"] == {"fund": "baufonds"}
+    assert config["layers"]["projects"][0]["url"] == "/api/projects?fund=baufonds"  # the map's layer follows it
+    assert config["layers"]["projects"][0]["base"] == "/api/projects"
+    page = parse(html)
+    assert "/?fund=baufonds" in page.links  # the language switch keeps the filter
+    assert "/statistik?fund=baufonds&lang=en" in page.links
+    assert "/api/export/projects.csv?fund=baufonds" in page.links
+    # several filters at once: the intersection
+    html = client.get("/?fund=baufonds&year_from=2020&status=completed").get_data(as_text=True)
+    expected = {r["id"] for r in store.rows("projects", "fund = 'Baufonds' AND status = 'completed' "
+                                                       "AND coalesce(end_year, start_year) >= 2020")}
+    assert set(project_rows(html)) == expected
+
+
+def test_a_plain_get_form_is_redirected_to_the_canonical_url(client):
+    r = client.get("/?fund=baufonds&fund=projektfonds&year_from=&year_to=2020&climate=&q=&lang=en&indicator=ug_noise")
+    assert r.status_code == 303
+    assert r.headers["Location"] == "/?fund=baufonds,projektfonds&year_to=2020&lang=en&indicator=ug_noise"
+    assert client.get(r.headers["Location"]).status_code == 200
+    # the area page is about its own area: an area filter there is dropped
+    r = client.get("/gebiete/beusselstrasse?area=rixdorf&fund=baufonds")
+    assert r.status_code == 303 and r.headers["Location"] == "/gebiete/beusselstrasse?fund=baufonds"
+
+
+def test_unknown_filter_values_are_a_400_page(client):
+    r = client.get("/?fund=goldfonds")
+    assert r.status_code == 400 and r.mimetype == "text/html" and "goldfonds" in r.get_data(as_text=True)
+    assert client.get("/statistik?year_from=1700").status_code == 400
+
+
+def test_area_page_lists_the_filtered_projects_of_its_area(client, store):
+    all_ids = {r["id"] for r in store.rows("projects", "area_slug = 'beusselstrasse'")}
+    html = client.get("/gebiete/beusselstrasse").get_data(as_text=True)
+    assert set(project_rows(html)) == all_ids
+    html = client.get("/gebiete/beusselstrasse?year_from=2018&lang=en").get_data(as_text=True)
+    recent = {r["id"] for r in store.rows("projects", "area_slug = 'beusselstrasse' AND end_year >= 2018")}
+    assert set(project_rows(html)) == recent and recent < all_ids
+    assert f"{len(recent)} of {len(all_ids)} projects match the filter." in html
+    config = map_config(html)
+    assert config["layers"]["projects"][0]["url"] == "/api/projects?area=beusselstrasse&year_from=2018"
+    assert 'name="area"' not in html.split('data-filter-form')[1].split("</form>")[0]  # no area choice here
+    none = client.get("/gebiete/beusselstrasse?fund=aktionsfonds&lang=en").get_data(as_text=True)
+    assert project_rows(none) == [] and "No project of this area matches the filter." in none
+
+
+def test_the_indicator_lives_in_the_url_too(client):
+    html = client.get("/?indicator=ug_noise").get_data(as_text=True)
+    assert '<option value="ug_noise" selected>' in html and map_config(html)["indicator"] == "ug_noise"
+    kiez = client.get("/kiez/01200517?indicator=ug_noise").get_data(as_text=True)
+    assert map_config(kiez)["indicator"] == "ug_noise"
+    unknown = client.get("/?indicator=nonsense").get_data(as_text=True)  # unknown: the default, no error
+    assert map_config(unknown)["indicator"] == maps.DEFAULT_INDICATOR
+    # the filter form carries the indicator, so filtering keeps it
+    assert '<input type="hidden" name="indicator" value="ug_noise">' in html
+
+
+def test_only_projects_in_a_map_view(client, store):
+    located = [r for r in store.rows("projects", "location_precision = 'facility'")][0]
+    (row, point), = store.features("projects", "id = ?", (located["id"],))
+    from app import crs
+    lon, lat = crs.store_to_web_transformer().transform(point.x, point.y)
+    bbox = f"{lon - 0.001:.5f},{lat - 0.001:.5f},{lon + 0.001:.5f},{lat + 0.001:.5f}"
+    html = client.get(f"/?bbox={bbox}").get_data(as_text=True)
+    assert located["id"] in project_rows(html) and len(project_rows(html)) < 61
+    assert 'data-bbox-filter checked' in html
+    assert "fitBounds" in parse(html).inline_scripts[0] and f"{lat - 0.001:.5f}".rstrip("0") in parse(html).inline_scripts[0]
+
+
+# ------------------------------------------------------------------ area names
+
+def test_area_title_is_the_short_name_with_the_researched_name_as_a_note(client):
+    html = client.get("/gebiete/beusselstrasse").get_data(as_text=True)
+    assert "<title>Beusselstraße – Kiezkarte</title>" in html
+    assert "<h1>QM-Gebiet Beusselstraße</h1>" in html
+    assert "Bis 2020 hieß das Gebiet Moabit West." in html
+    assert "(Moabit West until 2020)" not in html.split("<h1>")[1].split("</h1>")[0]
+    en = client.get("/gebiete/beusselstrasse?lang=en").get_data(as_text=True)
+    assert "Called Moabit West until 2020." in en
+    assert "Also known as Reuterkiez." in client.get("/gebiete/reuterplatz?lang=en").get_data(as_text=True)
+    assert 'class="name-note"' not in client.get("/gebiete/badstrasse").get_data(as_text=True)
+
+
+# ------------------------------------------------------------------ statistics and comparison
+
+def test_statistics_render_in_german_number_format(client, store):
+    r = client.get("/statistik")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    with_cost = store.rows("projects", "cost_eur IS NOT NULL")
+    total = sum(p["cost_eur"] for p in with_cost)
+    assert f"bekanntes Geld: {i18n_number_de(total)} €" in html
+    assert f"hier {len(with_cost)} von 61 Projekten" in html  # money only from projects with a stated cost
+    assert html.count('<svg class="chart"') == 6  # projects and money by fund, Handlungsfeld, year
+    assert "Wie viele Baufonds-Euro flossen in die am stärksten belasteten Planungsräume?" in html
+    assert "Gesondert gezählt:" in html and "keinem Planungsraum zugeordnet (gesondert gezählt)" in html
+    assert "Baufonds" in html and "Öffentlicher Raum" in html
+    page = parse(html)
+    for fmt in ("csv", "geojson", "gpkg"):
+        assert f"/api/export/projects.{fmt}" in page.links
+    assert "Set-Cookie" not in r.headers
+
+
+def i18n_number_de(value) -> str:
+    return f"{value:,.0f}".replace(",", ".")
+
+
+def test_statistics_of_one_area_and_a_filter(client, store):
+    html = client.get("/statistik?area=beusselstrasse&fund=baufonds&lang=en").get_data(as_text=True)
+    n = store.scalar("SELECT count(*) FROM projects WHERE area_slug = 'beusselstrasse' AND fund = 'Baufonds'")
+    assert "Projects in the QM area Beusselstraße in figures" in html
+    assert f"{n} projects" in html or f"{n} project<" in html
+    page = parse(html)
+    assert "/api/export/projects.geojson?fund=baufonds&area=beusselstrasse" in page.links
+    assert "/statistik?fund=baufonds&lang=en" in page.links  # all of Berlin, same filter
+    assert client.get("/statistik?area=no-such-area").status_code == 404
+
+
+def compare_order(html: str) -> list[str]:
+    return re.findall(r'<tr class="compare-row[^"]*" data-slug="([^"]+)"', html)
+
+
+def test_comparison_sorts_by_every_column_on_the_server(client, store):
+    from app import stats
+    html = client.get("/vergleich").get_data(as_text=True)
+    assert compare_order(html) == [r["slug"] for r in stats.compare_areas(store)]
+    assert len(compare_order(html)) == 51
+    assert 'aria-sort="ascending"' in html and html.count("aria-sort=") == 1
+    for key, *_ in stats.COMPARE_COLUMNS:
+        for order in ("asc", "desc"):
+            r = client.get(f"/vergleich?sort={key}&order={order}")
+            assert r.status_code == 200, key
+            body = r.get_data(as_text=True)
+            assert compare_order(body) == [x["slug"] for x in stats.compare_areas(store, key, order == "desc")], key
+            header = re.search(r'<th scope="col"[^>]*aria-sort="([a-z]+)"[^>]*>\s*<a href="([^"]+)"', body)
+            assert header.group(1) == ("ascending" if order == "asc" else "descending")
+            other = "desc" if order == "asc" else "asc"
+            assert header.group(2).replace("&amp;", "&") in (f"/vergleich?sort={key}&order={other}", "/vergleich")
+            assert f'href="/api/compare.csv?sort={key}&amp;order={order}"' in body or (key, order) == ("name", "asc")
+
+
+def test_comparison_numbers_flags_and_csv(client, store):
+    html = client.get("/vergleich?sort=residents&order=desc").get_data(as_text=True)
+    top = client.get("/api/compare?sort=residents&order=desc").get_json()["areas"][0]
+    assert i18n_number_de(top["residents"]) in html  # German thousands separator
+    assert "≈" in html and "is-approximate" in html  # approximate boundaries are flagged
+    assert html.count('class="compare-row"') + html.count('class="compare-row is-approximate"') == 51
+    csv_url = re.search(r'href="(/api/compare\.csv[^"]*)"', html).group(1).replace("&amp;", "&")
+    assert csv_url == "/api/compare.csv?sort=residents&order=desc"
+    lines = client.get(csv_url).get_data(as_text=True).splitlines()
+    assert lines[1].startswith(top["slug"] + ",")
+    assert client.get("/vergleich?sort=nonsense").status_code == 400
+    assert client.get("/vergleich?order=sideways").status_code == 400
+
+
+def test_navigation_offers_statistics_comparison_and_planning_to_everybody(client):
+    for path in ("/", "/gebiete/beusselstrasse", "/statistik", "/vergleich?lang=en"):
+        page = parse(client.get(path).get_data(as_text=True))
+        suffix = "?lang=en" if "lang=en" in path else ""
+        for target in ("/statistik", "/vergleich", "/planung/"):
+            assert target + suffix in page.links, (path, target)
+    html = client.get("/?lang=en").get_data(as_text=True)
+    assert "Reading this site sets no cookies" in html and "Only planners who sign in get one session cookie" in html
+    assert "This site sets no cookies" not in html
+
+
+# ------------------------------------------------------------------ escaping in the new places
+
+def test_hostile_titles_are_text_in_lists_statistics_and_charts(hostile_client):
+    for path in ("/", f"/gebiete/{HOSTILE_AREA}", "/statistik", f"/statistik?area={HOSTILE_AREA}",
+                 "/?q=%3Cimg", "/vergleich"):
+        html = hostile_client.get(path).get_data(as_text=True)
+        assert "<img" not in html and "<b>Ort</b>" not in html, path
+    overview = hostile_client.get("/?q=%3Cimg").get_data(as_text=True)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in overview  # the project is listed, as text
+    assert 'value="&lt;img"' in overview  # and the search text in the form is escaped too
+    from app import charts
+    svg = charts.bar_chart([(HOSTILE, 3), ("</svg><script>alert(2)</script>", 1)], title=HOSTILE)
+    assert "<img" not in svg and "<script" not in svg and "&lt;img" in svg
