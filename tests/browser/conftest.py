@@ -36,9 +36,8 @@ def live_app(hostile_store):
     return create_app({"STORE": str(hostile_store), "TESTING": True})
 
 
-@pytest.fixture(scope="session")
-def base_url(live_app):
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+def _serve(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="kiezkarte-test-server", daemon=True)
     thread.start()
     try:
@@ -47,6 +46,25 @@ def base_url(live_app):
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def base_url(live_app):
+    yield from _serve(live_app)
+
+
+PLANNER = ("anna", "correct horse battery staple")
+
+
+@pytest.fixture()
+def planner_base_url(hostile_store, tmp_path):
+    """A server of its own with a fresh planner store and the account PLANNER (edits stay in this test)."""
+    from app.accounts import add_user
+    from app.store import open_planner
+    planner = open_planner(str(hostile_store), str(tmp_path / "planner.gpkg"))
+    add_user(planner, *PLANNER)
+    app = create_app({"STORE": str(hostile_store), "PLANNER_STORE": planner.path, "TESTING": True})
+    yield from _serve(app)
 
 
 @pytest.fixture(scope="session")

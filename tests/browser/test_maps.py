@@ -72,6 +72,8 @@ def test_switching_the_indicator_recolours_the_map_and_swaps_the_legend(new_page
     assert before != after and len(set(after)) >= 3
     assert "#7f2704" in after  # class 3 (high noise burden) has the darkest colour of the scale
     # a click on a Planungsraum: its popup names it and its value of the shown indicator
+    page.uncheck('[data-layer-toggle="projects"]')  # (project markers sit on top; switch them off)
+    expect(page.locator(".project-marker")).to_have_count(0)
     box = page.locator(".map").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     popup = page.locator(".leaflet-popup-content")
