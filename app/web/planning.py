@@ -358,6 +358,9 @@ def _project_form(values: dict, *, project, errors=(), status: int = 200):
             point = (float(values["lat"].replace(",", ".")), float(values["lon"].replace(",", ".")))
         except ValueError:
             point = None
+        (south, west), (north, east) = maps.BERLIN_BOUNDS
+        if point is not None and not (south <= point[0] <= north and west <= point[1] <= east):
+            point = None  # a point outside Berlin (the form says so) is not drawn: the map shows Berlin
     if project is not None and project[1] is not None:
         lon, lat = crs.store_to_web_transformer().transform(project[1].x, project[1].y)
         current = (round(lat, 6), round(lon, 6))
