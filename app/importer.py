@@ -397,7 +397,8 @@ class _Context:
             where, params = "street_key = ? AND hnr = ?", [parsed["street_key"], parsed["hnr"]]
             if parsed["plz"]:
                 where, params = where + " AND plz = ?", params + [parsed["plz"]]
-            rows = self.store.query(f"SELECT plr_id, hnr_suffix FROM addresses WHERE {where}", params)
+            rows = self.store.query(f"SELECT plr_id, hnr_suffix FROM addresses WHERE {where} ORDER BY hnr_suffix, fid",
+                                    params)
             exact = [r for r in rows if r["hnr_suffix"] == parsed["suffix"]] or rows
             self._address_cache[key] = exact[0]["plr_id"] if exact else None
         return self._address_cache[key]

@@ -84,7 +84,7 @@ def suggest(store, text: str, limit: int = MAX_SUGGESTIONS) -> list[dict]:
     if not m:
         return suggest_streets(store, text, limit)
     rows = store.query("SELECT street, hnr, hnr_suffix, plz, ortsteil, plr_id FROM addresses "
-                       "WHERE street_key = ? AND hnr LIKE ? ORDER BY length(hnr), hnr, hnr_suffix, plz LIMIT ?",
+                       "WHERE street_key = ? AND hnr LIKE ? ORDER BY length(hnr), hnr, hnr_suffix, plz, fid LIMIT ?",
                        (name_key(m.group("street")), m.group("hnr") + "%", limit))
     return [{"label": f"{r['street']} {r['hnr']}{r['hnr_suffix']}, {r['plz']} {r['ortsteil']}", **r} for r in rows]
 
@@ -106,7 +106,7 @@ def suggest_streets(store, text: str, limit: int = MAX_SUGGESTIONS) -> list[dict
 def suggest_addresses(store, parsed: dict, limit: int = MAX_SUGGESTIONS) -> list[dict]:
     """The nearest house numbers on the street, or streets spelled alike."""
     rows = store.query("SELECT street, hnr, hnr_suffix, plz, ortsteil FROM addresses WHERE street_key = ? "
-                       "ORDER BY abs(CAST(hnr AS INTEGER) - ?), hnr_suffix LIMIT ?",
+                       "ORDER BY abs(CAST(hnr AS INTEGER) - ?), hnr_suffix, fid LIMIT ?",
                        (parsed["street_key"], int(parsed["hnr"]), limit))
     if not rows:
         return suggest_streets(store, parsed["street"], limit)
