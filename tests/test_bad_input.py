@@ -62,7 +62,7 @@ def stores(built, tmp_path):
 
 def test_the_corpus_is_complete():
     named = set(FILE_ERRORS) | set(ROW_ERRORS) | {"windows1252.csv", "semicolon_decimal_comma.csv", "xss.csv", "sqli.csv"}
-    assert named == {p.name for p in BAD.iterdir() if not p.name.startswith("_")}
+    assert named == {p.name for p in BAD.iterdir() if not p.name.startswith("_") and p.suffix != ".md"}
 
 
 @pytest.mark.parametrize("name", sorted(FILE_ERRORS))

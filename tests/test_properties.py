@@ -36,7 +36,8 @@ def test_aggregation_conserves_totals(case):
     assert per_zone.sum() == pytest.approx(people.sum(), rel=1e-9, abs=1e-6)
     weights = spatial.population_weights(shares, people)
     for zone, total in weights.groupby("zone_id")["weight"].sum().items():
-        assert total == pytest.approx(1.0) or per_zone[zone] == 0
+        assert total == pytest.approx(1.0) or per_zone[zone] == 0, (zones.geometry.bounds.to_dict("records"),
+                                                                    people.to_dict(), weights.to_dict("records"))
 
 
 @given(st.lists(st.tuples(st.floats(-50, 650, allow_nan=False), st.floats(-50, 650, allow_nan=False)), max_size=200))
