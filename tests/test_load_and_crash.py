@@ -188,5 +188,6 @@ def test_a_killed_build_leaves_the_old_store_and_can_be_rerun(built, tmp_path):
         assert target.read_bytes() == original and integrity(target) == "ok"
     rerun = subprocess.run([sys.executable, "-m", "app.cli", "build"], env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert list(tmp_path.glob(".store-*.tmp.gpkg*")) == []  # the killed builds' temporary files are gone
     assert integrity(target) == "ok"
     assert sqlite3.connect(target).execute("SELECT count(*) FROM planungsraeume").fetchone()[0] == 542

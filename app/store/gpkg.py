@@ -45,6 +45,18 @@ INDEXES = (
 _MAX_SQL_VARIABLES = 30_000  # below SQLite's default limit of 32,766 bound values per statement
 
 
+def _remove_orphans(path: Path) -> None:
+    """Delete temporary stores left by builds that were killed (their process is gone)."""
+    for leftover in path.parent.glob(f".{path.stem}-*.tmp.gpkg*"):
+        try:
+            pid = int(leftover.name[len(path.stem) + 2:].split("-", 1)[0])
+            os.kill(pid, 0)  # still running: its file, leave it
+        except ProcessLookupError:
+            leftover.unlink(missing_ok=True)
+        except (ValueError, PermissionError):
+            continue
+
+
 def write_geopackage(path, layers: dict[str, gpd.GeoDataFrame], tables: dict[str, pd.DataFrame]) -> None:
     """Write every layer and table into a new GeoPackage, then move it to ``path``.
 
@@ -57,7 +69,8 @@ def write_geopackage(path, layers: dict[str, gpd.GeoDataFrame], tables: dict[str
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp.gpkg", dir=path.parent)
+    _remove_orphans(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-{os.getpid()}-", suffix=".tmp.gpkg", dir=path.parent)
     os.close(fd)
     os.unlink(tmp)
     columns = {name: _attribute_columns(df) for name, df in tables.items()}
