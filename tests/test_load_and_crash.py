@@ -46,8 +46,10 @@ def server(built, tmp_path):
     planner = open_planner(built[0], tmp_path / "planner.gpkg")
     port = free_port()
     env = {**os.environ, "KIEZKARTE_STORE": str(built[0]), "KIEZKARTE_PLANNER_STORE": planner.path}
+    log = open(tmp_path / "server.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc.log_path = tmp_path / "server.log"
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
@@ -58,6 +60,7 @@ def server(built, tmp_path):
     yield proc, port, planner
     proc.terminate()
     proc.wait(timeout=10)
+    log.close()
 
 
 def hammer(port: int, seconds: float, statuses: Counter, lock: threading.Lock, stop: threading.Event):
@@ -100,7 +103,7 @@ def test_load_gives_no_server_error_and_flat_memory(server):
     errors = {s: n for s, n in statuses.items() if s != 200}  # every URL here exists: anything else is a failure
     print(f"load: {CLIENTS} clients, {served} responses in {SECONDS * 1.25:.0f} s, statuses {dict(statuses)}, "
           f"RSS {before} -> {after} KiB")
-    assert errors == {} and served > 100
+    assert errors == {} and served > 100, proc.log_path.read_text()[-3000:]
     assert after < before * 1.25 + 20_000  # flat: a warmed-up server does not keep growing
 
 
