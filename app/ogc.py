@@ -36,7 +36,7 @@ import shapely
 
 from . import catalog, crs
 from .errors import BadRequest, NotFound
-from .store.gpkg import decode_geometry
+from .store.geometry import decode as decode_geometry
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG_25833 = "http://www.opengis.net/def/crs/EPSG/0/25833"

@@ -7,8 +7,6 @@ use the GeoPackage R-tree spatial index, attribute look-ups ordinary indexes.
 """
 from __future__ import annotations
 
-import functools
-import json
 import os
 import sqlite3
 import tempfile
@@ -19,10 +17,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
-import shapely
 
 from ..errors import StoreMissing
-from .geometry import decode as decode_geometry
+from .base import SQLReader
 
 # Fixed timestamps make two builds of the same data byte-identical. The temporary file is
 # renamed into place only when complete, so it needs neither a rollback journal nor fsyncs.
@@ -179,7 +176,7 @@ def _sql_name(name: str) -> str:
 PLANNER_LAYERS = ("projects", "users", "audit_log", "sign_in_failures")
 
 
-class GeoPackageStore:
+class GeoPackageStore(SQLReader):
     """Read access to a built store, with the planner store attached.
 
     The planner GeoPackage (projects, accounts, audit log) is attached to every read
@@ -230,55 +227,15 @@ class GeoPackageStore:
         path = self.planner_path if name in PLANNER_LAYERS and self.planner_path else self.path
         return pyogrio.read_dataframe(path, layer=name, fid_as_index=False)
 
-    @functools.cached_property
-    def street_keys(self) -> list[str]:
-        """Every distinct street key, for 'did you mean' suggestions."""
-        return [r["street_key"] for r in self.query("SELECT DISTINCT street_key FROM streets")]
-
-    # -- metadata
-    def meta(self, key: str):
-        value = self.scalar("SELECT value FROM meta WHERE key = ?", (key,))
-        return None if value is None else json.loads(value)
-
-    def geojson(self, key: str) -> str | None:
-        """Precomputed GeoJSON text (EPSG:4326, simplified) written by the build."""
-        return self.scalar("SELECT body FROM geojson WHERE key = ?", (key,))
-
-    # -- rows
-    def rows(self, table: str, where: str = "", params=(), order: str = "") -> list[dict]:
-        sql = f'SELECT * FROM "{table}"' + (f" WHERE {where}" if where else "") + (f" ORDER BY {order}, fid" if order else "")
-        rows = self.query(sql, params)
-        for r in rows:
-            r.pop("geom", None)
-            r.pop("fid", None)
-        return rows
-
-    def features(self, table: str, where: str = "", params=(), order: str = "", limit: int | None = None):
-        """Rows with their geometry: [(properties, shapely geometry in EPSG:25833 or None)]."""
-        sql = (f'SELECT * FROM "{table}"' + (f" WHERE {where}" if where else "") + (f" ORDER BY {order}, fid" if order else "")
-               + (f" LIMIT {int(limit)}" if limit else ""))
-        out = []
-        for row in self.query(sql, params):
-            geom = decode_geometry(row.pop("geom", None))
-            row.pop("fid", None)
-            out.append((row, geom))
-        return out
-
     def fids_in_bbox(self, table: str, minx: float, miny: float, maxx: float, maxy: float) -> str:
         """SQL sub-select of the fids whose bounding box meets the box (R-tree index)."""
         return (f'SELECT id FROM "rtree_{table}_geom" WHERE maxx >= {float(minx)} AND minx <= {float(maxx)} '
                 f"AND maxy >= {float(miny)} AND miny <= {float(maxy)}")
 
-    def geometry(self, table: str, where: str, params=()):
-        return decode_geometry(self.scalar(f'SELECT geom FROM "{table}" WHERE {where}', params))
-
-    def ids_at(self, table: str, id_column: str, x: float, y: float) -> list[str]:
-        """Ids of the features of ``table`` containing the point, via the R-tree index."""
-        rows = self.query(
+    def candidates_at(self, table: str, id_column: str, x: float, y: float) -> list[dict]:
+        return self.query(
             f'SELECT t.{id_column} AS id, t.geom AS geom FROM "{table}" t JOIN "rtree_{table}_geom" r ON t.fid = r.id '
             "WHERE r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?", (x, x, y, y))
-        point = shapely.Point(x, y)
-        return sorted(r["id"] for r in rows if (g := decode_geometry(r["geom"])) is not None and g.covers(point))
 
     # -- envelopes (OGC API Features, app/ogc.py)
     def envelopes(self, table: str, where: str = "", params=(), bbox=None) -> list[tuple]:

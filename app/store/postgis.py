@@ -50,6 +50,7 @@ from psycopg.rows import dict_row, tuple_row
 
 from ..errors import KiezkarteError, NotFound, StoreMissing
 from . import geometry, planner
+from .base import SQLReader
 from .geometry import decode as decode_geometry
 
 DEFAULT_SCHEMA = "kiezkarte"
@@ -320,7 +321,7 @@ def exists(url: str) -> bool:
 
 # -- reading ---------------------------------------------------------------------------------------
 
-class PostGISStore:
+class PostGISStore(SQLReader):
     """Read access to a built PostGIS store, with the planner schema on the search path.
 
     The same public methods as ``GeoPackageStore``; ``query``/``scalar`` take the app's
@@ -394,48 +395,13 @@ class PostGISStore:
         geoms = [decode_geometry(r[geometry_column]) for r in rows]
         return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=f"EPSG:{geometry.SRS_ID}", index=frame.index))
 
-    @functools.cached_property
-    def street_keys(self) -> list[str]:
-        return [r["street_key"] for r in self.query("SELECT DISTINCT street_key FROM streets")]
-
-    # -- metadata
-    def meta(self, key: str):
-        import json
-        value = self.scalar("SELECT value FROM meta WHERE key = ?", (key,))
-        return None if value is None else json.loads(value)
-
-    def geojson(self, key: str) -> str | None:
-        return self.scalar("SELECT body FROM geojson WHERE key = ?", (key,))
-
-    # -- rows
-    def rows(self, table: str, where: str = "", params=(), order: str = "") -> list[dict]:
-        rows = self.query(_select(table, where, order), params)
-        for r in rows:
-            r.pop("geom", None)
-            r.pop("fid", None)
-        return rows
-
-    def features(self, table: str, where: str = "", params=(), order: str = "", limit: int | None = None):
-        out = []
-        for row in self.query(_select(table, where, order, limit), params):
-            geom = decode_geometry(row.pop("geom", None))
-            row.pop("fid", None)
-            out.append((row, geom))
-        return out
-
     def fids_in_bbox(self, table: str, minx: float, miny: float, maxx: float, maxy: float) -> str:
         """SQL sub-select of the fids whose bounding box meets the box (GiST index)."""
         return f'SELECT fid FROM "{table}" WHERE geom && {_envelope_sql(minx, miny, maxx, maxy)}'
 
-    def geometry(self, table: str, where: str, params=()):
-        return decode_geometry(self.scalar(f'SELECT geom FROM "{table}" WHERE {where}', params))
-
-    def ids_at(self, table: str, id_column: str, x: float, y: float) -> list[str]:
-        """Ids of the features of ``table`` containing the point: GiST candidates, tested exactly."""
-        rows = self.query(f'SELECT t.{id_column} AS id, t.geom AS geom FROM "{table}" t '
+    def candidates_at(self, table: str, id_column: str, x: float, y: float) -> list[dict]:
+        return self.query(f'SELECT t.{id_column} AS id, t.geom AS geom FROM "{table}" t '
                           f"WHERE t.geom && {_envelope_sql(x, y, x, y)}")
-        point = shapely.Point(x, y)
-        return sorted(r["id"] for r in rows if (g := decode_geometry(r["geom"])) is not None and g.covers(point))
 
     def envelopes(self, table: str, where: str = "", params=(), bbox=None) -> list[tuple]:
         """[(fid, minx, miny, maxx, maxy)] by ascending fid, as ``GeoPackageStore.envelopes``: the
@@ -464,11 +430,6 @@ def _column_type(pg_type: str) -> str:
     if pg_type.startswith("geometry"):
         return pg_type.partition("(")[2].partition(",")[0].upper() or "GEOMETRY"
     return _FROM_PG.get(pg_type.split(" COLLATE")[0], "TEXT")
-
-
-def _select(table: str, where: str, order: str, limit: int | None = None) -> str:
-    return (f'SELECT * FROM "{table}"' + (f" WHERE {where}" if where else "")
-            + (f" ORDER BY {order}, fid" if order else "") + (f" LIMIT {int(limit)}" if limit else ""))
 
 
 def _envelope_sql(minx, miny, maxx, maxy) -> str:
