@@ -1,4 +1,4 @@
-"""The ``kiezkarte`` command: build, lookup, import-areas, serve. Thin wrappers."""
+"""The ``kiezkarte`` command: build, lookup, imports, export, serve, big layers. Thin wrappers."""
 from __future__ import annotations
 
 import argparse
@@ -50,6 +50,23 @@ def main(argv=None) -> int:
     p = sub.add_parser("add-user", help="create a planner account (password from stdin or a prompt)")
     p.add_argument("username")
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+
+    p = sub.add_parser("load-layer", help="load a big point layer (e.g. a tree cadastre: GeoJSON, GPKG, SHP, CSV "
+                                          "with lon/lat) for vector tiles, without rebuilding the store")
+    p.add_argument("layer", help="the layer's id; it needs an entry in app/catalog.py")
+    p.add_argument("file", type=Path)
+    p.add_argument("--crs", help="CRS of x/y columns in a CSV (default EPSG:25833; lon/lat columns are EPSG:4326)")
+    p.add_argument("--fields", help="comma-separated attribute columns to keep (default: all)")
+    p.add_argument("--store", dest="build_store", metavar="STORE", help="the store whose big layers to write")
+
+    p = sub.add_parser("synthetic-trees", help="generate the SYNTHETIC tree layer (test data) inside the "
+                                               "Planungsräume and load it as big layer 'synthetic_trees'")
+    p.add_argument("--count", type=int, default=1_000_000, help="number of points (default 1,000,000)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: fixed, so runs repeat)")
+    p.add_argument("-o", "--output", type=Path, help="write the points to this file (.gpkg, .geojson or .csv "
+                                                     "with lon/lat) instead of loading them")
+    p.add_argument("--store", dest="build_store", metavar="STORE", help="the store to read Planungsräume from "
+                                                                        "and to load into")
 
     p = sub.add_parser("serve", help="serve the site")
     p.add_argument("--host", default="127.0.0.1")
@@ -157,6 +174,47 @@ def cmd_add_user(args, settings) -> int:
     return 0
 
 
+def cmd_load_layer(args, settings) -> int:
+    from .big_layers import load_big_layer
+    fields = [f.strip() for f in args.fields.split(",") if f.strip()] if args.fields else None
+    report = load_big_layer(settings["STORE"], args.layer, args.file, crs_of_xy=args.crs, fields=fields)
+    print(report.as_text())
+    return 0
+
+
+def cmd_synthetic_trees(args, settings) -> int:
+    import time
+
+    from . import synthetic
+    from .big_layers import load_big_layer
+    from .store import open_store
+    if args.count < 1:
+        print("kiezkarte synthetic-trees: --count must be at least 1", file=sys.stderr)
+        return 2
+    seed = synthetic.DEFAULT_SEED if args.seed is None else args.seed
+    started = time.perf_counter()
+    plr = open_store(settings["STORE"]).read_layer("planungsraeume")
+    trees = synthetic.synthetic_trees(plr[["plr_id", "residents", "geometry"]], args.count, seed)
+    generated = time.perf_counter() - started
+    if args.output:
+        suffix = args.output.suffix.lower()
+        if suffix == ".csv":
+            from .crs import to_web
+            web = to_web(trees)
+            table = web.drop(columns="geometry")
+            table["lon"], table["lat"] = web.geometry.x.round(7), web.geometry.y.round(7)
+            table.to_csv(args.output, index=False)
+        else:
+            trees.to_file(args.output, driver="GPKG" if suffix == ".gpkg" else "GeoJSON", engine="pyogrio")
+        print(f"SYNTHETIC TEST DATA: wrote {args.count:,} made-up trees to {args.output} in {generated:.1f} s")
+        return 0
+    report = load_big_layer(settings["STORE"], synthetic.LAYER_ID, trees,
+                            description=f"SYNTHETIC TEST DATA: {args.count:,} made-up trees, seed {seed}")
+    report.seconds = {"generate": generated, **report.seconds}
+    print("SYNTHETIC TEST DATA: " + report.as_text())
+    return 0
+
+
 def cmd_serve(args, settings) -> int:
     """One process with Flask's server (development), or gunicorn with ``--workers N``."""
     if args.workers < 0 or args.threads < 1:
@@ -173,7 +231,8 @@ def cmd_serve(args, settings) -> int:
 
 
 COMMANDS = {"build": cmd_build, "lookup": cmd_lookup, "import-areas": cmd_import_areas,
-            "import-projects": cmd_import_projects, "export": cmd_export, "add-user": cmd_add_user, "serve": cmd_serve}
+            "import-projects": cmd_import_projects, "export": cmd_export, "add-user": cmd_add_user, "serve": cmd_serve,
+            "load-layer": cmd_load_layer, "synthetic-trees": cmd_synthetic_trees}
 
 if __name__ == "__main__":
     raise SystemExit(main())

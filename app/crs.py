@@ -19,6 +19,7 @@ from .errors import SourceError
 
 STORE_CRS = CRS.from_epsg(25833)
 WEB_CRS = CRS.from_epsg(4326)
+MERCATOR_CRS = CRS.from_epsg(3857)  # vector tiles (app/tiles.py)
 
 # Berlin's bounding box in lon/lat with a margin of a few kilometres.
 BERLIN_LONLAT = (13.0, 52.30, 13.85, 52.72)
@@ -91,6 +92,14 @@ def store_to_web_transformer() -> Transformer:
 
 def web_to_store_transformer() -> Transformer:
     return _transformer(WEB_CRS, STORE_CRS)
+
+
+def store_to_mercator_transformer() -> Transformer:
+    return _transformer(STORE_CRS, MERCATOR_CRS)
+
+
+def mercator_to_store_transformer() -> Transformer:
+    return _transformer(MERCATOR_CRS, STORE_CRS)
 
 
 def _transformer(source: CRS, target: CRS) -> Transformer:
