@@ -51,6 +51,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(ops)
     app.register_blueprint(api.bp)
     app.register_blueprint(ogc.bp)
+    from . import tiles  # big point layers: vector tiles, TileJSON, a map page per layer
+    app.register_blueprint(tiles.bp)
     from . import pages  # HTML pages, languages, static files; registers the HTML error renderer
     pages.init_app(app)
     from . import auth, planning  # planners: sign-in, CSRF, editing, imports, audit log

@@ -1,4 +1,4 @@
-"""Errors rendered once: JSON for /api and /healthz, an HTML page for everything else."""
+"""Errors rendered once: JSON for /api, /ogc, /tiles and /healthz, an HTML page for everything else."""
 from __future__ import annotations
 
 from flask import Flask, jsonify, request
@@ -6,7 +6,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..errors import KiezkarteError
 
-JSON_PREFIXES = ("/api", "/healthz", "/ogc")
+JSON_PREFIXES = ("/api", "/healthz", "/ogc", "/tiles")
 _html_renderer = None
 
 
