@@ -63,7 +63,10 @@ def spec() -> dict:
             "/api/areas": _get("All QM areas (geometry null where no boundary is known)", ok=GEOJSON, errors=()),
             "/api/areas/{slug}": _get("One QM area with its figures next to Berlin's",
                                       [_param("slug", {"type": "string"}, where="path")], GEOJSON, (404,)),
-            "/api/planungsraeume": _get("The 542 Planungsräume, simplified, with indicators", ok=GEOJSON, errors=()),
+            "/api/planungsraeume": _get("The 542 Planungsräume, simplified, with indicators; or only those near a QM "
+                                        "area or meeting a box", [_param("area", {"type": "string"}, "a QM area's slug"),
+                                                                  _param("bbox", BBOX, "only Planungsräume meeting this box")],
+                                        GEOJSON, (400, 404)),
             "/api/planungsraeume/{plr_id}": _get("One Planungsraum", [_param("plr_id", {"type": "string"}, where="path")],
                                                  GEOJSON, (404,)),
             "/api/bezirke": _get("District outlines", ok=GEOJSON, errors=()),

@@ -5,7 +5,7 @@ import hashlib
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 
-from .. import catalog, export, geojson, lookup, openapi, queries, stats
+from .. import catalog, export, geojson, lookup, nearby, openapi, queries, stats
 from ..errors import BadRequest, NotFound
 from ..project_filter import ProjectFilter, parse_bbox
 from . import get_store
@@ -71,7 +71,36 @@ def area(slug):
 
 @bp.get("/planungsraeume")
 def planungsraeume():
+    """All 542, or only those near a QM area (``?area=<slug>``) or meeting a box (``?bbox=w,s,e,n``)."""
+    area, bbox = request.args.get("area"), request.args.get("bbox")
+    if area and bbox:
+        raise BadRequest("give area or bbox, not both")
+    if area:
+        _, geom = queries.area(get_store(), area)  # 404 for an unknown area
+        return _stored_near("planungsraeume", nearby.around(geom) if geom is not None else None)
+    if bbox:
+        return _stored_near("planungsraeume", nearby.rounded(parse_bbox(bbox)))
     return _stored("planungsraeume")
+
+
+def _stored_near(key: str, box):
+    """The features of a precomputed layer meeting a lon/lat box (none without a box), cached per box."""
+    cache = current_app.extensions.setdefault("kiezkarte_layer_subsets", {})
+    entry = cache.get((key, box))
+    if entry is None:
+        indexes = current_app.extensions.setdefault("kiezkarte_layer_indexes", {})
+        if key not in indexes:
+            body = get_store().geojson(key)
+            if body is None:
+                raise NotFound(f"layer '{key}' is not in the store; rebuild it")
+            indexes[key] = nearby.LayerIndex(body)
+        encoded = indexes[key].within(box or (0.0, 0.0, 0.0, 0.0)).encode("utf-8")
+        entry = (encoded, hashlib.sha256(encoded).hexdigest()[:32])
+        if len(cache) >= 512:  # boxes come from URLs: keep the cache bounded
+            cache.pop(next(iter(cache)))
+        cache[(key, box)] = entry
+    body, etag = entry
+    return text_response(body, GEOJSON, max_age=3600, etag=etag)
 
 
 @bp.get("/planungsraeume/<plr_id>")
