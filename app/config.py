@@ -36,6 +36,13 @@ SETTINGS: tuple[Setting, ...] = (
             "and no tile server is contacted."),
     Setting("TILE_ATTRIBUTION", "",
             "Attribution shown for the basemap tiles (required when TILE_URL is set)."),
+    Setting("TILE_CLICK_TO_LOAD", "true",
+            "Embeds ask before loading the first basemap tile when TILE_URL names another host "
+            "(true/false). Full pages load tiles without asking."),
+    Setting("EMBED_FRAME_ANCESTORS", "*",
+            "Which sites may show the embeds (/embed/…) in a frame: '*' (any, the default) or a "
+            "space-separated list of origins, e.g. 'https://www.berlin.de https://qm-beusselstrasse.de'. "
+            "Other pages may only be framed by this site."),
     Setting("DEFAULT_LOCALE", "de", "Language of pages when the visitor chose none (de or en)."),
     Setting("MAX_UPLOAD_BYTES", 20_000_000, "Largest file accepted by imports and uploads, in bytes."),
     Setting("UPLOAD_DIR", "",

@@ -2,12 +2,18 @@
 escapes text for map HTML.
 
 A map page is a ``folium.Map`` with our own small template (no full-page styles, no
-``user-scalable=no``), only local assets (Leaflet 1.9.4 and ``static/js/kiezkarte.js``,
-no CDN), tiles only when the ``TILE_URL`` setting names some, and one call
-``kiezkarte.init(map, config)``. The config names the layer URLs of the JSON API
-(the 542 Planungsräume are fetched, never inlined), the indicator classes and colours,
-and the strings the script needs. The script draws every layer and builds every popup
-from feature properties with DOM nodes and ``textContent`` — data never becomes HTML.
+``user-scalable=no``), only local assets (one script bundle of Leaflet 1.9.4 and
+``static/js/kiezkarte.js``, one stylesheet bundle; no CDN), tiles only when the ``TILE_URL``
+setting names some, and one call ``kiezkarte.init(map, config)``. The config names the layer
+URLs of the JSON API (the Planungsräume are fetched, never inlined: all 542 for Berlin, those
+around the place for an area or a Kiez), the indicator classes and colours, and the strings
+the script needs. The script draws every layer and builds every popup from feature
+properties with DOM nodes and ``textContent`` — data never becomes HTML.
+
+The page's ``<head>`` asks for the layer data first (``<link rel="preload" as="fetch">``),
+so the data travels while the browser still loads Leaflet. The whole map state lives in the
+URL (``MapState``: indicator, visible layers, centre and zoom, the selected feature, next to
+the project filter and the language), so the same URL gives the same map.
 
 What Leaflet does insert as HTML (attributions, the container's label) goes through
 ``escape`` here first; the config goes into the inline script as HTML-safe JSON.
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -26,12 +33,16 @@ from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 from markupsafe import escape as _escape
 
-from . import catalog, crs, i18n, queries
+from . import catalog, crs, i18n, nearby, queries
 from .project_filter import ProjectFilter
 
 LEAFLET_JS = "vendor/leaflet-1.9.4/leaflet.js"
 LEAFLET_CSS = "vendor/leaflet-1.9.4/leaflet.css"
 APP_JS = "js/kiezkarte.js"
+# What a map page loads: one script and one stylesheet (bundles declared in app/web/pages.py).
+MAP_JS = "bundle/map.js"  # Leaflet + kiezkarte.js
+SITE_CSS = "bundle/site.css"  # Leaflet's CSS + map.css + the site's styles
+EMBED_CSS = "bundle/embed.css"  # Leaflet's CSS + map.css + the embed frame
 
 BERLIN_CENTER = (52.5163, 13.4050)
 BERLIN_BOUNDS = ((52.3383, 13.0884), (52.6755, 13.7612))  # (south, west), (north, east)
@@ -40,6 +51,9 @@ PLACE_KINDS = ("green_space", "kita", "school", "youth_centre", "drinking_founta
 PLACE_COLOURS = {"green_space": "#1b7837", "kita": "#762a83", "school": "#2166ac", "youth_centre": "#c51b7d",
                  "drinking_fountain": "#0086a8", "cool_room": "#35478c"}
 PLACES_PADDING_M = 400  # places just outside an area still matter to its residents
+LAYER_TOGGLES = ("areas-active", "areas-ended", "bezirke", "projects")  # switchable on every map, shown at first
+VIEW_LIMITS = {"zoom": (9.0, 19.0), "lat": (52.2, 52.85), "lon": (12.8, 14.05)}  # the maps' maxBounds
+_SELECTION = re.compile(r"(plr|area|project):[A-Za-z0-9_.-]{1,100}")
 
 
 def escape(text) -> str:
@@ -53,6 +67,76 @@ def script_json(value) -> str:
 
 
 @dataclass(frozen=True)
+class MapView:
+    """Centre and zoom, written in URLs as ``map=<zoom>/<lat>/<lon>``."""
+
+    zoom: float
+    lat: float
+    lon: float
+
+    @classmethod
+    def parse(cls, text) -> "MapView | None":
+        """``'14.5/52.53/13.33'`` -> MapView; None for anything else or a view outside Berlin's maps."""
+        parts = str(text or "").split("/")
+        if len(parts) != 3 or len(str(text)) > 40:
+            return None
+        try:
+            zoom, lat, lon = (float(p) for p in parts)
+        except ValueError:
+            return None
+        view = cls(round(zoom, 2), round(lat, 5), round(lon, 5))
+        for name, (low, high) in VIEW_LIMITS.items():
+            if not low <= getattr(view, name) <= high:
+                return None
+        return view
+
+    def arg(self) -> str:
+        return f"{self.zoom:g}/{self.lat:.5f}/{self.lon:.5f}"
+
+
+@dataclass(frozen=True)
+class MapState:
+    """What a map shows besides the project filter, as the URL says (``indicator``, ``layers``, ``map``, ``sel``)."""
+
+    indicator: str = DEFAULT_INDICATOR
+    layers: tuple[str, ...] | None = None  # the switchable layers shown; None: the map's defaults
+    view: MapView | None = None  # None: fitted to the place
+    selection: str | None = None  # "plr:<id>", "area:<slug>" or "project:<id>": its popup is open
+
+    PARAMS = ("indicator", "layers", "map", "sel")
+
+    @classmethod
+    def from_args(cls, args) -> "MapState":
+        """From query arguments; unknown values are dropped (an old permalink still opens a map)."""
+        indicator = args.get("indicator", "")
+        layers = None
+        if args.get("layers") is not None:
+            known = LAYER_TOGGLES + PLACE_KINDS
+            given = [x for x in str(args.get("layers")).split(",") if x in known]
+            layers = tuple(x for x in known if x in given)
+        selection = args.get("sel") or None
+        return cls(indicator=indicator if indicator in indicator_ids() else DEFAULT_INDICATOR, layers=layers,
+                   view=MapView.parse(args.get("map")),
+                   selection=selection if selection and _SELECTION.fullmatch(selection) else None)
+
+    def args(self) -> dict[str, str]:
+        """The query arguments of this state (defaults left out)."""
+        out = {}
+        if self.indicator != DEFAULT_INDICATOR:
+            out["indicator"] = self.indicator
+        if self.layers is not None:
+            out["layers"] = ",".join(self.layers) or "none"
+        if self.view is not None:
+            out["map"] = self.view.arg()
+        if self.selection:
+            out["sel"] = self.selection
+        return out
+
+    def visible(self, offered: tuple[str, ...], defaults: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(x for x in offered if x in (defaults if self.layers is None else self.layers))
+
+
+@dataclass(frozen=True)
 class MapPage:
     """The pieces a page template places: assets in <head>, the container, the inline script."""
 
@@ -62,6 +146,8 @@ class MapPage:
     indicators: tuple = ()  # (id, label) for the <select id="indicator-select">
     places: tuple = ()  # place kinds the page offers as toggles
     indicator: str = DEFAULT_INDICATOR  # the indicator shown first (chosen in the URL)
+    layers: tuple = ()  # (layer id, label, shown) of every switchable layer
+    data_urls: tuple = ()  # what the map fetches before it is drawn (preloaded)
 
     @property
     def script_hash(self) -> str:
@@ -81,6 +167,9 @@ class MapEnv:
     tile_url: str = ""
     tile_attribution: str = ""
     planner: bool = False  # a signed-in planner: popups offer edit links
+    embed: bool = False  # an embed: links open in a new tab, history never grows (the host page owns it)
+    tile_ask: bool = False  # ask before fetching the first tile (a third-party tile server in an embed)
+    full_url: str = ""  # embeds: the full page of this map (its state is appended by the script)
     extra: dict = field(default_factory=dict)
 
 
@@ -129,56 +218,86 @@ class _Init(folium.MacroElement):
 
 
 def _render(m: _Map, env: MapEnv, config: dict) -> MapPage:
-    m.default_js = [("leaflet", env.static_url(LEAFLET_JS)), ("kiezkarte", env.static_url(APP_JS))]
-    m.default_css = [("leaflet_css", env.static_url(LEAFLET_CSS))]
-    if env.tile_url:
-        folium.TileLayer(tiles=env.tile_url, attr=escape(env.tile_attribution or env.tile_url),
-                         name="basemap", max_zoom=19).add_to(m)
     _Init(config).add_to(m)
     root = m.get_root()
     root.header._children.pop("meta_http", None)  # the page has its own <meta charset>
     root.render()
-    return MapPage(head=Markup(root.header.render()), body=Markup(root.html.render()),
+    # The data first (it is the slowest part), then the one stylesheet and the one script.
+    data = _data_urls(config)
+    head = "".join(f'<link rel="preload" href="{escape(url)}" as="fetch" crossorigin>\n' for url in data)
+    head += f'<link rel="stylesheet" href="{escape(env.static_url(EMBED_CSS if env.embed else SITE_CSS))}">\n'
+    head += f'<script src="{escape(env.static_url(MAP_JS))}"></script>\n'
+    labels = layer_labels()
+    return MapPage(head=Markup(head + root.header.render()), body=Markup(root.html.render()),
                    script=Markup(root.script.render()),
                    indicators=tuple((i["id"], i["label"]) for i in config["indicators"]),
-                   places=tuple(p["kind"] for p in config["places"]), indicator=config["indicator"])
+                   places=tuple(p["kind"] for p in config["places"]), indicator=config["indicator"],
+                   layers=tuple((x, labels[x], x in config["visible"]) for x in config["toggles"]),
+                   data_urls=tuple(data))
 
 
-def _new_map(label: str, *, bounds=None) -> _Map:
+def _data_urls(config: dict) -> list[str]:
+    layers = config["layers"]
+    urls = [layers["planungsraeume"]["url"], layers["areas"]["url"]]
+    if layers.get("bezirke"):
+        urls.append(layers["bezirke"]["url"])
+    return urls + [p["url"] for p in layers["projects"]]
+
+
+def _new_map(label: str, *, bounds=None, view: MapView | None = None) -> _Map:
+    if view is not None:  # a permalink: exactly its view
+        return _Map(label=label, location=[view.lat, view.lon], tiles=None, zoom_start=view.zoom, zoom_snap=0.25,
+                    scroll_wheel_zoom=False, control_scale=True)
     m = _Map(label=label, location=BERLIN_CENTER, tiles=None, zoom_start=10, zoom_snap=0.25,
              scroll_wheel_zoom=False, control_scale=True)
     m.fit_bounds([list(corner) for corner in (bounds or BERLIN_BOUNDS)])
     return m
 
 
+def layer_labels() -> dict[str, str]:
+    """The switchable layers by id, in the page's language."""
+    labels = {"areas-active": gettext("Active QM areas"), "areas-ended": gettext("Ended QM areas"),
+              "bezirke": gettext("District boundaries"), "projects": gettext("Projects")}
+    labels.update({kind: i18n.label(i18n.PLACE_KIND, kind) for kind in PLACE_KINDS})
+    return labels
+
+
 # ------------------------------------------------------------------ the maps
 
-def overview_map(env: MapEnv, flt: ProjectFilter | None = None, indicator: str = DEFAULT_INDICATOR) -> MapPage:
+def overview_map(env: MapEnv, flt: ProjectFilter | None = None, state: MapState | None = None) -> MapPage:
     """Berlin: Planungsräume by indicator, QM areas, districts, and the projects the filter selects."""
-    flt = flt or ProjectFilter()
-    config = _config(env, mode="overview", bezirke=True, project_bases=[{}], flt=flt, indicator=indicator)
+    flt, state = flt or ProjectFilter(), state or MapState()
+    config = _config(env, mode="overview", bezirke=True, project_bases=[{}], flt=flt, state=state)
     label = gettext("Map of Berlin's Quartiersmanagement areas and Planungsräume")
-    return _render(_new_map(label, bounds=bbox_bounds(flt.bbox)), env, config)
+    return _render(_new_map(label, bounds=bbox_bounds(flt.bbox), view=state.view), env, config)
 
 
 def area_map(env: MapEnv, area: dict, geom, flt: ProjectFilter | None = None,
-             indicator: str = DEFAULT_INDICATOR) -> MapPage | None:
-    """The map of one QM area, fitted to it (or to the filter's map view); None when it has no boundary."""
+             state: MapState | None = None) -> MapPage | None:
+    """The map of one QM area, fitted to it (or to the filter's map view); None when it has no boundary.
+
+    It fetches only the Planungsräume around the area (``/api/planungsraeume?area=``); the
+    script fetches the others when the map is moved beyond them.
+    """
     if geom is None:
         return None
-    flt = replace(flt or ProjectFilter(), area=None)  # the page's area is the base of its project layer
+    flt, state = replace(flt or ProjectFilter(), area=None), state or MapState()  # the area is the projects' base
+    near = {"url": env.api_url("api.planungsraeume", area=area["slug"]), "box": nearby.around(geom)}
     config = _config(env, mode="area", focus={"area": area["slug"]}, project_bases=[{"area": area["slug"]}],
-                     flt=flt, indicator=indicator, places_bbox=lonlat_bbox(geom, PLACES_PADDING_M))
+                     flt=flt, state=state, places_bbox=lonlat_bbox(geom, PLACES_PADDING_M), near=near)
     label = gettext("Map of the QM area %(name)s", name=area["short_name"])
-    return _render(_new_map(label, bounds=bbox_bounds(flt.bbox) or lat_lon_bounds(geom)), env, config)
+    return _render(_new_map(label, bounds=bbox_bounds(flt.bbox) or lat_lon_bounds(geom), view=state.view), env, config)
 
 
-def kiez_map(env: MapEnv, plr: dict, geom, indicator: str = DEFAULT_INDICATOR) -> MapPage:
+def kiez_map(env: MapEnv, plr: dict, geom, state: MapState | None = None) -> MapPage:
+    state = state or MapState()
     slugs = [a["slug"] for a in plr.get("qm_areas") or []]
+    box = nearby.around(geom)
+    near = {"url": env.api_url("api.planungsraeume", bbox=",".join(f"{v:.4f}" for v in box)), "box": box}
     config = _config(env, mode="kiez", focus={"plr": plr["plr_id"]}, project_bases=[{"area": s} for s in slugs],
-                     indicator=indicator, places_bbox=lonlat_bbox(geom, PLACES_PADDING_M))
+                     state=state, places_bbox=lonlat_bbox(geom, PLACES_PADDING_M), near=near)
     label = gettext("Map of the Planungsraum %(name)s", name=plr["plr_name"])
-    return _render(_new_map(label, bounds=lat_lon_bounds(geom)), env, config)
+    return _render(_new_map(label, bounds=lat_lon_bounds(geom), view=state.view), env, config)
 
 
 def editor_map(env: MapEnv, *, point: tuple[float, float] | None = None, current: tuple[float, float] | None = None,
@@ -237,12 +356,17 @@ def _layer(url: str, *layer_ids: str) -> dict:
 
 
 def _config(env: MapEnv, *, mode: str, focus: dict | None = None, bezirke: bool = True,
-            project_bases: list[dict] = (), flt: ProjectFilter | None = None, indicator: str = DEFAULT_INDICATOR,
-            places_bbox=None) -> dict:
+            project_bases: list[dict] = (), flt: ProjectFilter | None = None, state: MapState | None = None,
+            places_bbox=None, near: dict | None = None) -> dict:
     filter_args = (flt or ProjectFilter()).args()
+    state = state or MapState()
+    plr_layer = _layer(env.api_url("api.planungsraeume"), "planungsraeume", "umweltgerechtigkeit", "mss", "einwohner",
+                       "gruenanlagen")
+    if near:  # those around the place first; all of them once the map is moved beyond
+        west, south, east, north = near["box"]
+        plr_layer.update(full=plr_layer["url"], url=near["url"], bounds=[[south, west], [north, east]])
     layers = {
-        "planungsraeume": _layer(env.api_url("api.planungsraeume"), "planungsraeume", "umweltgerechtigkeit",
-                                 "mss", "einwohner", "gruenanlagen"),
+        "planungsraeume": plr_layer,
         "areas": _layer(env.api_url("api.areas"), "qm_areas"),
         # "base" is the layer without the filter: the page's script adds the filter the visitor chooses.
         "projects": [{**_layer(env.api_url("api.projects", **base, **filter_args), "projects"),
@@ -260,14 +384,27 @@ def _config(env: MapEnv, *, mode: str, focus: dict | None = None, bezirke: bool 
     links = {"kiez": env.page_url("pages.kiez", plr_id="__ID__"),
              "area": env.page_url("pages.area", slug="__ID__"),
              "project": env.page_url("pages.area", slug="__AREA__", _anchor="project-__ID__")}
-    if env.planner:  # only signed-in planners see edit links
+    if env.planner and not env.embed:  # only signed-in planners see edit links, never in an embed
         links["edit"] = env.page_url("planning.edit_project", project_id="__ID__")
+    if env.full_url:
+        links["full"] = env.full_url
+    toggles = LAYER_TOGGLES + (tuple(p["kind"] for p in places) if mode != "editor" else ())
+    tiles = None
+    if env.tile_url:
+        tiles = {"url": env.tile_url, "attribution": escape(env.tile_attribution or env.tile_url),
+                 "ask": env.tile_ask, "host": tile_host(env.tile_url)}
     return {
         "mode": mode,
+        "embed": env.embed,
         "lang": env.lang,
         "focus": focus or {},
-        "indicator": indicator if indicator in indicator_ids() else DEFAULT_INDICATOR,
+        "indicator": state.indicator if state.indicator in indicator_ids() else DEFAULT_INDICATOR,
         "default_indicator": DEFAULT_INDICATOR,
+        "toggles": list(toggles),
+        "defaults": list(LAYER_TOGGLES),
+        "visible": list(state.visible(toggles, LAYER_TOGGLES)),
+        "selection": state.selection,
+        "tiles": tiles,
         "filter": filter_args,
         "indicators": indicator_legends(),
         "layers": layers,
@@ -283,6 +420,14 @@ def _config(env: MapEnv, *, mode: str, focus: dict | None = None, bezirke: bool 
         },
         "text": _strings(),
     }
+
+
+def tile_host(url: str) -> str:
+    """The host a tile URL template names ('{s}.tile.example.org' -> 'tile.example.org'), for people to read."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    return re.sub(r"^\{[a-z]\}\.", "", host.replace("%7B", "{").replace("%7D", "}"))
 
 
 def _labels(vocabulary: dict) -> dict:
@@ -323,6 +468,10 @@ def _strings() -> dict:
         "new_point": gettext("New location of the project"),
         "current_point": gettext("Where the project is shown now"),
         "projects_shown": gettext("%(count)s projects on the map"),
+        "tiles_button": gettext("Show the basemap"),
+        "tiles_ask": gettext("The basemap is loaded from %(host)s, which then learns your IP address."),
+        "map_hint_touch": gettext("Tap the map to move it with one finger."),
+        "new_tab": gettext("(opens in a new tab)"),
     }
 
 

@@ -58,5 +58,7 @@ def init_app(app: Flask) -> None:
     from . import auth, planning  # planners: sign-in, CSRF, editing, imports, audit log
     auth.init_app(app)
     app.register_blueprint(planning.bp)
+    from . import embed  # maps for other websites, oEmbed; no sessions there
+    embed.init_app(app)
     if app.config.get("UPLOAD_DIR"):  # shared by the worker processes of `kiezkarte serve --workers`
         app.extensions[planning.UPLOAD_DIR_KEY] = Path(app.config["UPLOAD_DIR"])

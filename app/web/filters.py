@@ -1,7 +1,8 @@
 """The project filter of a page: read from the URL, written back into links and forms.
 
 The filter state lives in the query string, in the form ``ProjectFilter.args()`` writes
-(``?fund=baufonds,projektfonds&year_from=2015``), next to ``lang`` and ``indicator``. A
+(``?fund=baufonds,projektfonds&year_from=2015``), next to ``lang`` and the map state
+(``indicator``, ``layers``, ``map``, ``sel``: ``map_state``). A
 plain GET form (no JavaScript) sends repeated keys and empty fields
 (``?fund=baufonds&fund=projektfonds&year_to=``); pages answer those with a redirect to the
 canonical URL, so what the address bar shows can be shared and reloaded.
@@ -12,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from flask import redirect, request, url_for
 
-from .. import i18n
+from .. import i18n, maps
 from ..project_filter import FUND_KEYS, HANDLUNGSFELD_KEYS, STATUSES, ProjectFilter
 from ..projects import PRECISIONS
 
@@ -53,6 +54,11 @@ def canonical_redirect(flt: ProjectFilter):
     return redirect(url_for(request.endpoint, **(request.view_args or {}), **canonical, **others), code=303)
 
 
+def map_state() -> maps.MapState:
+    """The map state of the current request (indicator, layers, view, selection; see app/maps.py)."""
+    return maps.MapState.from_args(request.args)
+
+
 def keep_args(*names: str) -> dict[str, str]:
     """Non-filter arguments of this request that links and forms carry along (e.g. lang, indicator)."""
     return {n: request.args[n] for n in names if request.args.get(n)}
@@ -76,7 +82,7 @@ class FilterForm:
     statuses: tuple[Option, ...]
     precisions: tuple[Option, ...]
     areas: tuple[Option, ...]  # empty: the page is about one area
-    hidden: tuple[tuple[str, str], ...]  # lang, indicator
+    hidden: tuple[tuple[str, str], ...]  # lang and the map state (indicator, layers, map, sel)
     has_map: bool
     reset_url: str
 
@@ -95,7 +101,7 @@ class FilterForm:
 
 
 def filter_form(flt: ProjectFilter, *, areas: list[dict] | None = None, has_map: bool = False,
-                keep: tuple[str, ...] = ("indicator",)) -> FilterForm:
+                keep: tuple[str, ...] = maps.MapState.PARAMS) -> FilterForm:
     """The form for ``flt`` on the current page; ``areas`` offers the area choice (None: fixed area)."""
     hidden = dict(keep_args(*keep))
     hidden.update(i18n.lang_args())

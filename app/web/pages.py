@@ -32,6 +32,13 @@ from .auth import current_user
 from .http import text_response
 
 STATIC_DIR = REPO_ROOT / "static"
+# Files that always travel together, served as one (fewer requests before the map is drawn).
+BUNDLES = {
+    maps.MAP_JS: ("vendor/leaflet-1.9.4/leaflet.js", "js/kiezkarte.js"),
+    maps.SITE_CSS: ("vendor/leaflet-1.9.4/leaflet.css", "css/map.css", "css/kiezkarte.css"),
+    maps.EMBED_CSS: ("vendor/leaflet-1.9.4/leaflet.css", "css/map.css", "css/embed.css"),
+    "bundle/site.js": ("js/find.js", "js/filters.js", "js/embed-code.js"),  # deferred: after the map
+}
 STATIC_MAX_AGE = 365 * 24 * 3600  # URLs carry a content hash, so a year is safe
 MAX_QUERY = 200
 RESIDENTS_DATE = date(2022, 6, 30)  # edition of the layer "einwohner" (see app/catalog.py)
@@ -52,7 +59,8 @@ def index():
     areas = queries.areas(store)
     projects = [p for p, _ in queries.projects(store, flt)]
     total = store.scalar("SELECT count(*) FROM projects")
-    return _page("index.html", map_page=maps.overview_map(_map_env(), flt, _indicator()), areas=areas, exports=export_links(flt),
+    return _page("index.html", map_page=maps.overview_map(_map_env(), flt, filters.map_state()), areas=areas,
+                 exports=export_links(flt),
                  projects=projects, total=total, area_names={a["slug"]: a["short_name"] for a in areas},
                  form=filters.filter_form(flt, areas=areas, has_map=True), flt=flt,
                  attributions=catalog.attributions(*OVERVIEW_LAYERS, "projects"))
@@ -68,7 +76,7 @@ def area(slug):
     row, geom = queries.area_detail(store, slug)
     projects = [p for p, _ in queries.projects(store, flt, area_slug=slug)]
     total = store.scalar("SELECT count(*) FROM projects WHERE area_slug = ?", (slug,))
-    map_page = maps.area_map(_map_env(), row, geom, flt, _indicator())
+    map_page = maps.area_map(_map_env(), row, geom, flt, filters.map_state())
     return _page("area.html", area=row, projects=projects, total=total, map_page=map_page, flt=flt,
                  exports=export_links(replace(flt, area=slug)),
                  name_note=i18n.area_name_note(row["name"], row["short_name"]),
@@ -79,7 +87,7 @@ def area(slug):
 @bp.get("/kiez/<plr_id>")
 def kiez(plr_id):
     row, geom = queries.planungsraum(get_store(), plr_id)
-    return _page("kiez.html", plr=row, map_page=maps.kiez_map(_map_env(), row, geom, _indicator()),
+    return _page("kiez.html", plr=row, map_page=maps.kiez_map(_map_env(), row, geom, filters.map_state()),
                  indicators=kiez_rows(row, row["berlin"]), residents_date=RESIDENTS_DATE)
 
 
@@ -146,6 +154,10 @@ def static(filename):
 
 def _static_file(filename: str) -> tuple[bytes, str]:
     cache = current_app.extensions.setdefault("kiezkarte_static", {})
+    if filename not in cache and filename in BUNDLES:
+        parts = [_static_file(part) for part in BUNDLES[filename]]
+        separator = b"\n;\n" if filename.endswith(".js") else b"\n"
+        cache[filename] = (separator.join(body for body, _ in parts), parts[0][1])
     if filename not in cache:
         path = (STATIC_DIR / filename).resolve()
         if STATIC_DIR.resolve() not in path.parents or not path.is_file():
@@ -323,17 +335,16 @@ def _class_label(legend: dict, value) -> str:
 
 # ------------------------------------------------------------------ rendering
 
-def _indicator() -> str:
-    """The indicator chosen in the URL (``?indicator=``), or the default one."""
-    chosen = request.args.get("indicator", "")
-    return chosen if chosen in maps.indicator_ids() else maps.DEFAULT_INDICATOR
-
-
-def _map_env() -> maps.MapEnv:
-    return maps.MapEnv(static_url=asset_url, api_url=lambda endpoint, **v: url_for(endpoint, **v),
-                       page_url=i18n.url, lang=i18n.current_lang(), planner=bool(current_user()),
-                       tile_url=current_app.config.get("TILE_URL") or "",
-                       tile_attribution=current_app.config.get("TILE_ATTRIBUTION") or "")
+def _map_env(**overrides) -> maps.MapEnv:
+    """What maps need from the web layer; embeds pass ``embed=True, planner=False`` (they never read the session)."""
+    values = {"static_url": asset_url, "api_url": lambda endpoint, **v: url_for(endpoint, **v),
+              "page_url": i18n.url, "lang": i18n.current_lang(),
+              "tile_url": current_app.config.get("TILE_URL") or "",
+              "tile_attribution": current_app.config.get("TILE_ATTRIBUTION") or ""}
+    values.update(overrides)
+    if "planner" not in values:
+        values["planner"] = bool(current_user())
+    return maps.MapEnv(**values)
 
 
 def _page(template: str, status: int = 200, **context):

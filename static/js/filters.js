@@ -2,14 +2,16 @@
  *
  * The filter form (<form data-filter-form>) is a plain GET form: without JavaScript it
  * reloads the page with the filter in the URL. With JavaScript every change
- *   1. writes the filter into the address bar (history.replaceState; same keys and
- *      comma-joined values as the server's canonical URL, lang and indicator kept),
+ *   1. writes the filter into the address bar (history.pushState, so Back returns to the
+ *      filter before; same keys and comma-joined values as the server's canonical URL, the
+ *      language and the map state kept),
  *   2. redraws the map's project markers (window.kiezkarte.instance.setProjectQuery),
  *   3. fetches this same page for the new URL and swaps in its parts marked
  *      data-filter-region (the project list, links, statistics): the server renders
  *      and escapes them; no data becomes HTML here.
  * "Only projects in the current map view" puts the map's bounds into the filter (bbox)
- * and follows the map while it is checked.
+ * and follows the map while it is checked (moving the map replaces the history entry).
+ * Back and Forward (popstate) set the form from the address and redraw markers and list.
  * Test hook: <html data-filter-state="loading|ready|error">.
  */
 (function () {
@@ -30,8 +32,8 @@
     return window.kiezkarte && window.kiezkarte.instance ? window.kiezkarte.instance : null;
   }
 
-  function encode(value) {
-    return encodeURIComponent(value).replace(/%2C/gi, ",");
+  function encode(value) {  // commas, slashes and colons readable, as the server writes them
+    return encodeURIComponent(value).replace(/%2C/gi, ",").replace(/%2F/gi, "/").replace(/%3A/gi, ":");
   }
 
   function round(value) {
@@ -79,17 +81,25 @@
       var params = new URLSearchParams(search);
       params.delete("lang");
       if (lang) params.set("lang", lang);
-      var q = params.toString().replace(/%2C/gi, ",");
+      var q = params.toString().replace(/%2C/gi, ",").replace(/%2F/gi, "/").replace(/%3A/gi, ":");
       a.href = url.pathname + (q ? "?" + q : "");
     });
   }
 
-  function apply() {
+  function apply(how) {
     var filterQuery = queryOf(filterPairs());
     var query = [filterQuery, queryOf(otherPairs())].filter(Boolean).join("&");
     var url = window.location.pathname + (query ? "?" + query : "");
-    window.history.replaceState(null, "", url + window.location.hash);
+    if (url !== window.location.pathname + window.location.search) {
+      window.history[how === "replace" ? "replaceState" : "pushState"](null, "", url + window.location.hash);
+    }
     updateLanguageLinks(query);
+    document.dispatchEvent(new CustomEvent("kiezkarte:state"));
+    refresh(url, filterQuery);
+  }
+
+  // Redraw the markers and swap in the server's list for the filter of ``url``.
+  function refresh(url, filterQuery) {
     var km = kiezMap();
     if (km && km.setProjectQuery) km.setProjectQuery(filterQuery);
     var mine = ++sequence;
@@ -115,10 +125,35 @@
     });
   }
 
-  function schedule(delay) {
+  function schedule(delay, how) {
     clearTimeout(timer);
-    timer = setTimeout(apply, delay);
+    timer = setTimeout(function () { apply(how); }, delay);
   }
+
+  // Back/Forward: the form shows the filter of the address, markers and list follow.
+  function restore() {
+    var params = new URLSearchParams(window.location.search);
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || FILTER_KEYS.indexOf(el.name) < 0) return;
+      var value = params.get(el.name) || "";
+      if (el === bboxInput) {
+        el.checked = !!value;
+        el.value = value;
+      } else if (el.type === "checkbox" || el.type === "radio") {
+        el.checked = value.split(",").indexOf(el.value) >= 0;
+      } else {
+        el.value = value;
+      }
+    });
+    var filterQuery = queryOf(FILTER_KEYS.filter(function (k) { return params.get(k); })
+      .map(function (k) { return [k, params.get(k)]; }));
+    updateLanguageLinks(window.location.search);
+    refresh(window.location.pathname + window.location.search, filterQuery);
+  }
+  window.addEventListener("popstate", function () {
+    clearTimeout(timer);
+    restore();
+  });
 
   form.addEventListener("change", function (e) {
     schedule(e.target && e.target.type === "number" ? 400 : 0);
@@ -151,12 +186,12 @@
     km.map.on("popupopen", function () { popupOpen = true; });
     km.map.on("popupclose", function () {
       popupOpen = false;
-      if (pending) { pending = false; schedule(0); }
+      if (pending) { pending = false; schedule(0, "replace"); }
     });
     km.map.on("moveend", function () {
-      if (!bboxInput || !bboxInput.checked) return;
+      if (!bboxInput || !bboxInput.checked || km.quiet) return;
       if (popupOpen) { pending = true; return; }
-      schedule(300);
+      schedule(300, "replace");
     });
   }
 

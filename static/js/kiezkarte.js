@@ -1,16 +1,25 @@
-/* Kiezkarte map script: draws the layers of one map page from the JSON API.
+/* Kiezkarte map script: draws the layers of one map page (or embed) from the JSON API.
  *
  * app/maps.py creates the Leaflet map (through Folium) and calls kiezkarte.init(map, config).
  * Everything from the data reaches the page as text: popups and the legend are built
  * from DOM nodes with textContent, never innerHTML. Attributions arrive escaped from
- * the server. Hooks for tests: <html data-map-ready="1"> once drawn, window.kiezkarte,
- * <html data-projects="<filter query>"> once the project markers of a filter are drawn,
- * and the path classes plr-shape, qm-area, project-marker, place-marker, editor-marker.
+ * the server. Hooks for tests: <html data-map-ready="1"> once the Planungsräume and the
+ * QM areas are drawn (the project markers follow, they never hold the map up),
+ * <html data-map-complete="1"> once everything of the first view is drawn and the
+ * selected feature is open, <html data-projects="<filter query>"> once the project markers
+ * of a filter are drawn, window.kiezkarte, and the path classes plr-shape, qm-area,
+ * project-marker, place-marker, editor-marker.
  *
- * The chosen indicator is kept in the URL (?indicator=), next to the project filter that
- * static/js/filters.js writes there; setProjectQuery() redraws the markers for a filter.
- * In "editor" mode (the planners' project form) a click on the map, or typing in the
- * latitude/longitude fields, places the project's point.
+ * The whole map state is in the URL, next to the project filter (static/js/filters.js) and
+ * the language: ?indicator=, ?layers= (the switchable layers shown, when not the defaults),
+ * ?map=<zoom>/<lat>/<lon>, ?sel=plr:<id>|area:<slug>|project:<id> (whose popup is open).
+ * Moving the map replaces the history entry; deliberate changes (indicator, a layer, a
+ * selection) push one, so Back walks through them, and popstate restores them. Embeds
+ * only ever replace: the history belongs to the page that embeds them.
+ *
+ * Maps of an area or a Kiez fetch the Planungsräume around it first and the rest of Berlin
+ * when the map is moved beyond them. In "editor" mode (the planners' project form) a click
+ * on the map, or typing in the latitude/longitude fields, places the project's point.
  */
 (function () {
   "use strict";
@@ -31,9 +40,15 @@
     return node;
   }
 
+  var embedded = false;  // set by init: links leave the frame in a new tab
+
   function link(href, text) {
     var a = el("a", null, text);
     a.href = href;
+    if (embedded) {
+      a.target = "_blank";
+      a.rel = "noopener";
+    }
     return a;
   }
 
@@ -59,33 +74,76 @@
     }).join("&");
   }
 
-  // Set (or, with an empty value, remove) one argument of the page's URL, keeping all others.
-  function setUrlParam(key, value) {
-    var params = new URLSearchParams(window.location.search);
-    if (value) params.set(key, value); else params.delete(key);
-    var query = params.toString().replace(/%2C/gi, ",");
-    window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : "") + window.location.hash);
-    Array.prototype.forEach.call(document.querySelectorAll("a[hreflang]"), function (a) {
-      var url = new URL(a.href, window.location.href);
-      if (value) url.searchParams.set(key, value); else url.searchParams.delete(key);
-      a.href = url.pathname + url.search.replace(/%2C/gi, ",");
-    });
-    Array.prototype.forEach.call(document.querySelectorAll("form[data-filter-form]"), function (form) {
-      var input = form.querySelector('input[type=hidden][name="' + key + '"]');
-      if (!input && value) {
-        input = el("input");
-        input.type = "hidden";
-        input.name = key;
-        form.appendChild(input);
-      }
-      if (input) {
-        if (value) input.value = value; else input.parentNode.removeChild(input);
-      }
-    });
+  // ------------------------------------------------------------ the state in the URL
+
+  var STATE_KEYS = ["indicator", "layers", "map", "sel"];
+  var fullMapPath = "";  // embeds: the full page of this map
+
+  function readable(query) {  // commas, slashes and colons as the server writes them
+    return query.replace(/%2C/gi, ",").replace(/%2F/gi, "/").replace(/%3A/gi, ":");
   }
 
+  function readState() {
+    var p = new URLSearchParams(window.location.search);
+    return { indicator: p.get("indicator"), layers: p.get("layers"), map: p.get("map"), sel: p.get("sel") };
+  }
+
+  // Change some arguments of the address (null or "" removes one) and keep all others.
+  // how: "push" (a deliberate change: Back returns to the state before) or "replace".
+  function writeState(changes, how) {
+    var params = new URLSearchParams(window.location.search);
+    Object.keys(changes).forEach(function (key) {
+      var value = changes[key];
+      if (value === null || value === undefined || value === "") params.delete(key); else params.set(key, value);
+    });
+    var query = readable(params.toString());
+    var url = window.location.pathname + (query ? "?" + query : "") + window.location.hash;
+    if (url !== window.location.pathname + window.location.search + window.location.hash) {
+      if (how === "push" && !embedded) window.history.pushState(null, "", url);
+      else window.history.replaceState(null, "", url);
+    }
+    syncLinks();
+  }
+
+  // Links and forms that carry the state: the language switch, the embed's "open full map"
+  // link, the hidden fields of the filter form; then tell others (the embed-code generator).
+  function syncLinks() {
+    var search = window.location.search;
+    Array.prototype.forEach.call(document.querySelectorAll("a[hreflang]"), function (a) {
+      var url = new URL(a.href, window.location.href);
+      var lang = url.searchParams.get("lang");
+      var params = new URLSearchParams(search);
+      params.delete("lang");
+      if (lang) params.set("lang", lang);
+      var q = readable(params.toString());
+      a.href = url.pathname + (q ? "?" + q : "");
+    });
+    if (fullMapPath) {
+      Array.prototype.forEach.call(document.querySelectorAll("a[data-full-map]"), function (a) {
+        a.href = fullMapPath + search;
+      });
+    }
+    var params = new URLSearchParams(search);
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-filter-form]"), function (form) {
+      STATE_KEYS.forEach(function (key) {
+        var value = params.get(key), input = form.querySelector('input[type=hidden][name="' + key + '"]');
+        if (!input && value) {
+          input = el("input");
+          input.type = "hidden";
+          input.name = key;
+          form.appendChild(input);
+        }
+        if (input) {
+          if (value) input.value = value; else input.parentNode.removeChild(input);
+        }
+      });
+    });
+    document.dispatchEvent(new CustomEvent("kiezkarte:state"));
+  }
+
+  // No extra headers: the request must match the page's <link rel="preload" as="fetch" crossorigin>.
   function fetchJSON(url) {
-    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (r) {
+    return fetch(url, { credentials: "same-origin" }).then(function (r) {
       if (!r.ok) throw new Error(url + ": HTTP " + r.status);
       return r.json();
     });
@@ -109,6 +167,12 @@
     this.numberFormat = new Intl.NumberFormat(cfg.lang, { maximumFractionDigits: 1 });
     this.status = document.getElementById("map-status");
     this.legend = document.getElementById("legend");
+    this.visible = {};
+    (cfg.toggles || []).forEach(function (id) { self.visible[id] = (cfg.visible || []).indexOf(id) >= 0; });
+    this.quiet = 0;  // > 0 while the script itself changes the map: no history entries
+    this.pendingSelection = cfg.selection || null;
+    var plr = cfg.layers && cfg.layers.planungsraeume;
+    this.nearBounds = plr && plr.bounds ? L.latLngBounds(plr.bounds) : null;  // null: all of Berlin is loaded
     var sources = map.attributionControl && map.attributionControl.getContainer();
     if (sources) {  // focusable, so keyboard and touch users can open the full list of sources
       sources.tabIndex = 0;
@@ -117,37 +181,230 @@
     }
     map.setMinZoom(9);
     map.setMaxBounds(L.latLngBounds([52.2, 12.8], [52.85, 14.05]));
+    this.initialView = { center: map.getCenter(), zoom: map.getZoom() };
+    this.setupInteraction();
+    this.setupTiles();
   }
 
   KiezMap.prototype.setStatus = function (text) {
     if (this.status) this.status.textContent = text || "";
   };
 
+  // Scrolling the page over the map never zooms it: the wheel zooms only once the map was
+  // clicked or focused. In an embed on a touch screen one finger scrolls the page until the
+  // map is tapped; two fingers zoom it.
+  KiezMap.prototype.setupInteraction = function () {
+    var map = this.map, self = this;
+    map.scrollWheelZoom.disable();
+    map.on("focus click", function () { map.scrollWheelZoom.enable(); });
+    map.on("blur", function () { map.scrollWheelZoom.disable(); });
+    if (this.cfg.embed && L.Browser.mobile && map.dragging) {
+      map.dragging.disable();
+      this.setStatus(this.cfg.text.map_hint_touch);
+      map.once("click focus", function () {
+        map.dragging.enable();
+        self.setStatus("");
+      });
+    }
+  };
+
+  // A basemap only when the operator configured one; from a third party, an embed asks first.
+  KiezMap.prototype.setupTiles = function () {
+    var map = this.map, tiles = this.cfg.tiles, text = this.cfg.text;
+    if (!tiles) return;
+    var add = function () {
+      L.tileLayer(tiles.url, { attribution: tiles.attribution, maxZoom: 19 }).addTo(map);
+      root.dataset.tiles = "loaded";
+    };
+    if (!tiles.ask) { add(); return; }
+    root.dataset.tiles = "asking";
+    var control = L.control({ position: "topright" });
+    control.onAdd = function () {
+      var box = el("div", "tile-consent");
+      box.appendChild(el("p", null, String(text.tiles_ask).replace("%(host)s", tiles.host)));
+      var button = el("button", "tile-consent-button", text.tiles_button);
+      button.type = "button";
+      button.addEventListener("click", function () {
+        map.removeControl(control);
+        add();
+      });
+      box.appendChild(button);
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      return box;
+    };
+    control.addTo(map);
+  };
+
   KiezMap.prototype.load = function () {
     var self = this, L_ = this.cfg.layers;
     if (this.cfg.mode === "editor") return this.loadEditor();
     this.setStatus(this.cfg.text.loading);
-    var jobs = [
+    // Every request starts now (the page's <head> preloads them); the map is ready once the
+    // Planungsräume and the areas are drawn. Project markers follow when they arrive.
+    var projects = Promise.all(L_.projects.map(function (p) { return fetchJSON(p.url); }));
+    var base = Promise.all([
       fetchJSON(L_.planungsraeume.url),
       fetchJSON(L_.areas.url),
-      L_.bezirke ? fetchJSON(L_.bezirke.url) : Promise.resolve(null),
-      Promise.all(L_.projects.map(function (p) { return fetchJSON(p.url); }))
-    ];
-    return Promise.all(jobs).then(function (data) {
+      L_.bezirke ? fetchJSON(L_.bezirke.url) : Promise.resolve(null)
+    ]).then(function (data) {
       self.drawPlanungsraeume(data[0]);
       if (data[2]) self.drawBezirke(data[2]);
       self.drawAreas(data[1]);
-      self.drawProjects(data[3]);
-      root.dataset.projects = self.projectQuery;
       self.bindControls();
       self.drawLegend();
       self.setStatus("");
       root.dataset.mapReady = "1";
-    }).catch(function (err) {
+      self.watch();
+    });
+    var drawn = Promise.all([base, projects]).then(function (data) {
+      self.drawProjects(data[1]);
+      root.dataset.projects = self.projectQuery;
+      return self.maybeLoadAll();
+    }).then(function () {
+      self.applySelection();
+      root.dataset.mapComplete = "1";
+    });
+    return drawn.catch(function (err) {
       self.setStatus(self.cfg.text.load_error);
-      root.dataset.mapReady = "error";
+      if (root.dataset.mapReady !== "1") root.dataset.mapReady = "error";
+      root.dataset.mapComplete = "error";
       if (window.console) console.warn(err);
     });
+  };
+
+  // --- the state: URL <-> map
+
+  KiezMap.prototype.quietly = function (fn) {
+    this.quiet += 1;
+    try { return fn(); } finally { this.quiet -= 1; }
+  };
+
+  KiezMap.prototype.viewArg = function () {
+    var c = this.map.getCenter();
+    return String(Number(this.map.getZoom().toFixed(2))) + "/" + c.lat.toFixed(5) + "/" + c.lng.toFixed(5);
+  };
+
+  KiezMap.prototype.layersArg = function () {  // null when the defaults are shown
+    var self = this, shown = this.cfg.toggles.filter(function (id) { return self.visible[id]; });
+    var defaults = this.cfg.toggles.filter(function (id) { return self.cfg.defaults.indexOf(id) >= 0; });
+    if (shown.join(",") === defaults.join(",")) return null;
+    return shown.length ? shown.join(",") : "none";
+  };
+
+  KiezMap.prototype.popupOpen = function () {
+    return !!(this.map._popup && this.map.hasLayer(this.map._popup));
+  };
+
+  KiezMap.prototype.watch = function () {
+    var self = this, map = this.map;
+    // Only the visitor's moves go into the address (a drag, the wheel, the keys, a zoom button, a
+    // popup opened by a click), not the page's own (e.g. a resized window moves the centre).
+    ["pointerdown", "wheel", "keydown", "touchstart", "dblclick"].forEach(function (type) {
+      map.getContainer().addEventListener(type, function () { self.touchedAt = Date.now(); }, { passive: true });
+    });
+    map.on("moveend", function () {
+      if (!self.quiet && Date.now() - (self.touchedAt || 0) < 3000) writeState({ map: self.viewArg() }, "replace");
+      self.maybeLoadAll();
+    });
+    map.on("popupopen", function (e) {
+      var source = e.popup && e.popup._source, sel = source && source.kkSel;
+      clearTimeout(self.closing);
+      if (self.quiet || !sel) return;
+      self.pendingSelection = null;
+      writeState({ sel: sel }, "push");
+    });
+    map.on("popupclose", function () {
+      if (self.quiet) return;
+      clearTimeout(self.closing);
+      self.closing = setTimeout(function () {  // another popup may be opening in its place
+        if (!self.popupOpen() && new URLSearchParams(window.location.search).get("sel")) {
+          writeState({ sel: null }, "push");
+        }
+      }, 0);
+    });
+    window.addEventListener("popstate", function () { self.restore(readState()); });
+  };
+
+  // Back and Forward: show the state of the address now (the filter is restored by filters.js).
+  KiezMap.prototype.restore = function (state) {
+    var self = this;
+    this.quietly(function () {
+      var id = self.indicators[state.indicator] ? state.indicator : self.cfg.default_indicator;
+      if (id !== self.indicator.id) self.setIndicator(id);
+      var select = document.getElementById("indicator-select");
+      if (select) select.value = id;
+      var shown = state.layers === null ? self.cfg.defaults : String(state.layers).split(",");
+      self.cfg.toggles.forEach(function (layerId) { self.setVisible(layerId, shown.indexOf(layerId) >= 0); });
+      var view = parseView(state.map);
+      if (view) self.map.setView([view.lat, view.lon], view.zoom, { animate: false });
+      else self.map.setView(self.initialView.center, self.initialView.zoom, { animate: false });
+      self.map.closePopup();
+    });
+    this.pendingSelection = state.sel || null;
+    this.maybeLoadAll();
+    this.applySelection();
+  };
+
+  function parseView(text) {
+    var parts = String(text || "").split("/").map(Number);
+    if (parts.length !== 3 || parts.some(isNaN)) return null;
+    return { zoom: parts[0], lat: parts[1], lon: parts[2] };
+  }
+
+  KiezMap.prototype.findSelection = function (sel) {
+    var kind = sel.split(":")[0], id = sel.slice(kind.length + 1), found = null, self = this;
+    var search = function (group, test) {
+      if (group) group.eachLayer(function (layer) { if (!found && test(layer)) found = layer; });
+    };
+    if (kind === "plr") search(this.layers.planungsraeume, function (l) { return l.feature.properties.plr_id === id; });
+    if (kind === "area") {
+      ["areas-active", "areas-ended"].forEach(function (key) {
+        search(self.layers[key], function (l) { return l.feature.properties.slug === id; });
+      });
+    }
+    if (kind === "project") search(this.layers.projects, function (m) { return (m.kkIds || []).indexOf(id) >= 0; });
+    return found;
+  };
+
+  // Open the popup of the selected feature (from the URL), without moving the map.
+  KiezMap.prototype.applySelection = function () {
+    var sel = this.pendingSelection, self = this;
+    if (!sel) return;
+    var layer = this.findSelection(sel);
+    if (!layer || !layer._map) return;  // not drawn (yet): the projects or the rest of Berlin may bring it
+    this.pendingSelection = null;
+    var popup = layer.getPopup(), autoPan = popup.options.autoPan;
+    popup.options.autoPan = false;
+    this.quietly(function () { layer.openPopup(); });
+    popup.options.autoPan = autoPan;
+    clearTimeout(self.closing);
+  };
+
+  // An area's or a Kiez's map has the Planungsräume around it; the rest once the map leaves them.
+  KiezMap.prototype.maybeLoadAll = function () {
+    var self = this, spec = this.cfg.layers.planungsraeume;
+    var wanted = this.pendingSelection && this.pendingSelection.indexOf("plr:") === 0 &&
+      !this.findSelection(this.pendingSelection);
+    if (!this.nearBounds || !this.layers.planungsraeume) return Promise.resolve();
+    if (!wanted && this.nearBounds.contains(this.map.getBounds())) return Promise.resolve();
+    if (!this.loadingAll) {
+      this.loadingAll = fetchJSON(spec.full).then(function (data) {
+        var have = {};
+        self.layers.planungsraeume.eachLayer(function (l) { have[l.feature.properties.plr_id] = true; });
+        self.layers.planungsraeume.addData({ type: "FeatureCollection", features: data.features.filter(function (f) {
+          return !have[f.properties.plr_id];
+        }) });
+        self.nearBounds = null;
+        root.dataset.planungsraeume = "all";
+        self.applySelection();
+      }).catch(function (err) {
+        self.loadingAll = null;
+        self.setStatus(self.cfg.text.load_error);
+        if (window.console) console.warn(err);
+      });
+    }
+    return this.loadingAll;
   };
 
   // --- Planungsräume: the choropleth
@@ -188,6 +445,7 @@
       attribution: this.cfg.layers.planungsraeume.attribution,
       style: function (f) { return self.plrStyle(f); },
       onEachFeature: function (f, layer) {
+        layer.kkSel = "plr:" + f.properties.plr_id;
         layer.bindPopup(function () { return self.plrPopup(f.properties); });
       }
     }).addTo(this.map);
@@ -235,7 +493,8 @@
       interactive: false,
       style: { renderer: this.renderer, className: "bezirk-outline", color: COLOURS.bezirk, weight: 1.6,
                opacity: 0.9, fill: false }
-    }).addTo(this.map);
+    });
+    if (this.visible.bezirke !== false) this.layers.bezirke.addTo(this.map);
   };
 
   // --- QM areas: active and ended apart, approximate boundaries dashed
@@ -266,9 +525,11 @@
         attribution: self.cfg.layers.areas.attribution,
         style: function (f) { return self.areaStyle(f); },
         onEachFeature: function (f, layer) {
+          layer.kkSel = "area:" + f.properties.slug;
           layer.bindPopup(function () { return self.areaPopup(f.properties); });
         }
-      }).addTo(self.map);
+      });
+      if (self.visible["areas-" + group] !== false) self.layers["areas-" + group].addTo(self.map);
     });
   };
 
@@ -308,6 +569,8 @@
         keyboard: true,
         riseOnHover: true
       });
+      marker.kkIds = features.map(function (f) { return String(f.properties.id); });
+      marker.kkSel = "project:" + marker.kkIds[0];
       marker.bindPopup(function () { return self.projectPopup(features); }, { maxWidth: 320 });
       marker.on("add", function () {
         var node = marker.getElement();
@@ -316,10 +579,10 @@
       return marker;
     });
     var attribution = this.cfg.layers.projects.length ? this.cfg.layers.projects[0].attribution : "";
-    if (this.layers.projects) this.map.removeLayer(this.layers.projects);
+    var self_ = this;
+    if (this.layers.projects) this.quietly(function () { self_.map.removeLayer(self_.layers.projects); });
     this.layers.projects = L.featureGroup(markers, { attribution: attribution });
-    var toggle = document.querySelector('[data-layer-toggle="projects"]');
-    if (!toggle || toggle.checked) this.layers.projects.addTo(this.map);
+    if (this.visible.projects !== false) this.layers.projects.addTo(this.map);
     this.projectCount = collections.reduce(function (n, fc) { return n + fc.features.length; }, 0);
   };
 
@@ -334,9 +597,18 @@
       return fetchJSON(url);
     })).then(function (data) {
       if (mine !== self.projectSequence) return;  // a newer filter was chosen meanwhile
-      self.map.closePopup();
+      var sel = new URLSearchParams(window.location.search).get("sel");
+      if (sel && sel.indexOf("project:") === 0) {  // a project's popup: open it again if it is still shown
+        self.pendingSelection = sel;
+        self.quietly(function () { self.map.closePopup(); });
+      }
       self.projectQuery = query;
       self.drawProjects(data);
+      self.applySelection();
+      if (self.pendingSelection === sel && sel) {  // the filter hides it
+        self.pendingSelection = null;
+        writeState({ sel: null }, "replace");
+      }
       self.setStatus(self.cfg.text.projects_shown.replace("%(count)s", self.projectCount));
       root.dataset.projects = query;
       root.dataset.projectsState = "ready";
@@ -400,8 +672,7 @@
           layer.bindPopup(function () { return self.placePopup(spec, f.properties); });
         }
       });
-      var input = document.querySelector('[data-place-toggle="' + kind + '"]');
-      if (!input || input.checked) self.places[kind].addTo(self.map);
+      if (self.visible[kind]) self.places[kind].addTo(self.map);
       self.setStatus(spec.label + ": " + self.cfg.text.places_count.replace("%(count)s", data.features.length));
     }).catch(function (err) {
       self.setStatus(self.cfg.text.load_error);
@@ -424,37 +695,55 @@
   // ------------------------------------------------------------ controls and legend
 
   KiezMap.prototype.setIndicator = function (id) {
-    if (!this.indicators[id]) return;
+    if (!this.indicators[id] || this.indicator.id === id) return;
     var self = this;
     this.indicator = this.indicators[id];
     this.layers.planungsraeume.setStyle(function (f) { return self.plrStyle(f); });
-    this.map.closePopup();
+    this.quietly(function () { self.map.closePopup(); });  // its text names the old indicator
     this.drawLegend();
+  };
+
+  // Show or hide one switchable layer (QM areas, districts, projects, places) and its checkbox.
+  KiezMap.prototype.setVisible = function (id, on) {
+    var self = this;
+    this.visible[id] = on;
+    var input = document.querySelector('[data-layer-toggle="' + id + '"]');
+    if (input) input.checked = on;
+    if (this.cfg.places.some(function (p) { return p.kind === id; })) return this.togglePlaces(id, on);
+    var layer = this.layers[id];
+    if (!layer) return Promise.resolve();
+    this.quietly(function () {
+      if (on) layer.addTo(self.map); else self.map.removeLayer(layer);
+    });
+    return Promise.resolve();
   };
 
   KiezMap.prototype.bindControls = function () {
     var self = this;
     var select = document.getElementById("indicator-select");
     if (select) {
-      if (this.indicators[select.value]) this.setIndicator(select.value);  // the browser may keep a choice on reload
+      select.value = this.indicator.id;  // the URL decides, not a choice the browser kept from before
       select.addEventListener("change", function () {
+        var had = self.popupOpen();
         self.setIndicator(select.value);
-        setUrlParam("indicator", select.value === self.cfg.default_indicator ? "" : select.value);
+        var changes = { indicator: select.value === self.cfg.default_indicator ? null : select.value };
+        if (had) changes.sel = null;
+        writeState(changes, "push");
       });
     }
-    Array.prototype.forEach.call(document.querySelectorAll("[data-layer-toggle]"), function (input) {
-      var apply = function () {
-        var layer = self.layers[input.getAttribute("data-layer-toggle")];
-        if (!layer) return;
-        if (input.checked) layer.addTo(self.map); else self.map.removeLayer(layer);
-      };
-      apply();
-      input.addEventListener("change", apply);
+    this.cfg.toggles.forEach(function (id) {
+      if (self.visible[id] && self.cfg.defaults.indexOf(id) < 0) self.setVisible(id, true);  // places from the URL
     });
-    Array.prototype.forEach.call(document.querySelectorAll("[data-place-toggle]"), function (input) {
-      var kind = input.getAttribute("data-place-toggle");
-      if (input.checked) self.togglePlaces(kind, true);
-      input.addEventListener("change", function () { self.togglePlaces(kind, input.checked); });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-layer-toggle]"), function (input) {
+      var id = input.getAttribute("data-layer-toggle");
+      input.checked = !!self.visible[id];
+      input.addEventListener("change", function () {
+        var had = self.popupOpen();
+        self.setVisible(id, input.checked);
+        var changes = { layers: self.layersArg() };
+        if (had && !self.popupOpen()) changes.sel = null;
+        writeState(changes, "push");
+      });
     });
   };
 
@@ -526,6 +815,7 @@
       if (clear) clear.addEventListener("click", function () { self.clearPoint(); });
       self.setStatus(ed.point ? "" : self.cfg.text.click_to_place);
       root.dataset.mapReady = "1";
+      root.dataset.mapComplete = "1";
     }).catch(function (err) {
       self.setStatus(self.cfg.text.load_error);
       root.dataset.mapReady = "error";
@@ -575,6 +865,8 @@
 
   window.kiezkarte = {
     init: function (map, cfg) {
+      embedded = !!cfg.embed;
+      fullMapPath = (cfg.links && cfg.links.full) || "";
       var km = new KiezMap(map, cfg);
       window.kiezkarte.map = map;
       window.kiezkarte.layers = km.layers;
