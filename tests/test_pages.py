@@ -50,7 +50,7 @@ class Assets(HTMLParser):
 
     def __init__(self):
         super().__init__()
-        self.loaded, self.links, self.inline_scripts, self.html_lang = [], [], [], None
+        self.loaded, self.links, self.inline_scripts, self.html_lang, self.oembed = [], [], [], None, []
         self._in_script = False
 
     def handle_starttag(self, tag, attrs):
@@ -63,8 +63,10 @@ class Assets(HTMLParser):
             else:
                 self._in_script = True
                 self.inline_scripts.append("")
-        if tag == "link" and a.get("href"):
-            self.loaded.append(a["href"])
+        if tag == "link" and a.get("href") and a.get("rel") in ("stylesheet", "icon", "preload", "modulepreload"):
+            self.loaded.append(a["href"])  # (rel=alternate and canonical only name a URL)
+        if tag == "link" and a.get("rel") == "alternate" and a.get("type") == "application/json+oembed":
+            self.oembed.append(a["href"])
         if tag in ("img", "iframe", "source", "video", "audio", "embed") and a.get("src"):
             self.loaded.append(a["src"])
         if tag == "a" and a.get("href"):
@@ -200,7 +202,8 @@ def test_unknown_language_falls_back_to_german(client):
     assert '<html lang="de"' in client.get("/?lang=xx").get_data(as_text=True)
 
 
-UI_CODE = ("app/maps.py", "app/i18n.py", "app/web/pages.py", "app/web/planning.py", "app/web/filters.py")
+UI_CODE = ("app/maps.py", "app/i18n.py", "app/web/pages.py", "app/web/planning.py", "app/web/filters.py",
+           "app/web/embed.py")
 
 
 def _is_ui(path: str) -> bool:
@@ -294,11 +297,27 @@ def test_tiles_only_from_the_configured_server(built):
 def test_folium_defaults_are_replaced_not_mutated(client):
     client.get("/")
     assert any("cdn.jsdelivr.net" in url for _, url in folium.Map.default_js)  # folium's own list untouched
-    page = parse(client.get("/").get_data(as_text=True))
-    assert sorted(u.split("?")[0] for u in page.loaded) == [
-        "/static/css/kiezkarte.css", "/static/favicon.svg", "/static/js/filters.js", "/static/js/find.js",
-        "/static/js/kiezkarte.js",
-        "/static/vendor/leaflet-1.9.4/leaflet.css", "/static/vendor/leaflet-1.9.4/leaflet.js"]
+    html = client.get("/").get_data(as_text=True)
+    page = parse(html)
+    # the layer data first (preloaded), then one stylesheet, one map script, one deferred script
+    assert [u.split("?")[0] for u in page.loaded] == [
+        "/api/planungsraeume", "/api/areas", "/api/bezirke", "/api/projects",
+        "/static/bundle/site.css", "/static/bundle/map.js", "/static/bundle/site.js", "/static/favicon.svg"]
+    assert '<link rel="preload" href="/api/planungsraeume" as="fetch" crossorigin>' in html
+    assert '<script src="/static/bundle/site.js?v=' in html and "defer" in html.split("bundle/site.js")[1][:30]
+
+
+def test_bundles_are_their_files_joined(client):
+    """Leaflet (unchanged, with its licence header) and our script in one file; stylesheets likewise."""
+    from app.web.pages import BUNDLES, STATIC_DIR
+    for name, parts in BUNDLES.items():
+        body = client.get(f"/static/{name}").get_data()
+        separator = b"\n;\n" if name.endswith(".js") else b"\n"
+        assert body == separator.join((STATIC_DIR / p).read_bytes() for p in parts), name
+    js = client.get("/static/bundle/map.js").get_data(as_text=True)
+    assert js.startswith("/* @preserve\n * Leaflet 1.9.4") and "window.kiezkarte" in js
+    assert client.get("/static/bundle/site.css").mimetype == "text/css"
+    assert client.get("/static/bundle/nothing.js").status_code == 404
 
 
 def test_vendored_leaflet_is_the_pinned_npm_release():
@@ -313,7 +332,7 @@ def test_vendored_leaflet_is_the_pinned_npm_release():
 
 def test_static_files_are_compressed_and_cached(client):
     html = client.get("/").get_data(as_text=True)
-    url = re.search(r'src="(/static/vendor/leaflet-1.9.4/leaflet.js\?v=[0-9a-f]+)"', html).group(1)
+    url = re.search(r'src="(/static/bundle/map.js\?v=[0-9a-f]+)"', html).group(1)
     r = client.get(url, headers=GZIP)
     assert r.status_code == 200 and r.headers["Content-Encoding"] == "gzip"
     assert r.mimetype == "text/javascript"

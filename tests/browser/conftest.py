@@ -119,8 +119,9 @@ def new_page(browser):
 
 
 def wait_for_map(page):
-    """Wait for kiezkarte.js to mark the page (a selector, not a polled script: the CSP forbids eval)."""
-    page.locator("html[data-map-ready='1']").wait_for(state="attached", timeout=30_000)
+    """Wait for kiezkarte.js to mark the page (a selector, not a polled script: the CSP forbids eval):
+    the map drawn and everything of its first view (project markers, the selected feature's popup)."""
+    page.locator("html[data-map-ready='1'][data-map-complete='1']").wait_for(state="attached", timeout=30_000)
 
 
 def screenshot(page, name: str, full_page: bool = False):

@@ -120,10 +120,10 @@ def test_area_page_screenshots_and_place_layers(new_page, base_url):
         screenshot(page, name)
         screenshot(page, name + "-full", full_page=True)
         assert page.locator("path.qm-area--current").count() == 1
-        page.check('[data-place-toggle="school"]')
+        page.check('[data-layer-toggle="school"]')
         page.locator("path.place--school").first.wait_for()
         assert "Schulen" in page.locator(".leaflet-control-attribution").inner_text()
-        page.uncheck('[data-place-toggle="school"]')
+        page.uncheck('[data-layer-toggle="school"]')
         page.locator("path.place--school").first.wait_for(state="detached")
         assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
         assert_clean(rec)
@@ -142,7 +142,7 @@ def test_names_that_look_like_html_show_as_text(new_page, base_url):
     assert HOSTILE in popup.inner_text()
     assert popup.locator("img").count() == 0
     # in a place popup: the kita named like the attack, its javascript: website not a link
-    page.check('[data-place-toggle="kita"]')
+    page.check('[data-layer-toggle="kita"]')
     page.locator("path.place--kita").first.wait_for()
     opened = page.evaluate("""() => {
         let found = false;
