@@ -111,8 +111,10 @@ def _read_csv_points(path: Path, notes: list[str], crs_of_xy: str | None) -> gpd
     for column in attributes.columns:  # a column of numbers only is numeric
         values = attributes[column].str.strip()
         missing = values.isin(sources.MISSING)
+        if decimal_comma and not values.str.contains(".", regex=False).any():
+            values = values.str.replace(",", ".", regex=False)
         parsed = pd.to_numeric(values.where(~missing), errors="coerce")
-        if (parsed.notna() | missing).all() and parsed.notna().any() and not _looks_like_ids(values[~missing]):
+        if (parsed.notna() | missing).all() and parsed.notna().any() and not _looks_like_ids(attributes[column][~missing]):
             attributes[column] = parsed
     gdf = gpd.GeoDataFrame(attributes, geometry=gpd.points_from_xy(x, y), crs=declared)
     return crs.to_store(crs.checked_crs(gdf, path, strict=crs_of_xy is not None, notes=notes))

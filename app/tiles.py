@@ -12,7 +12,7 @@ synthetic one or a real tree cadastre):
   256-pixel tile); a cell of zoom z is exactly four cells of zoom z+1, so the grid nests;
 - at zooms up to ``CLUSTER_MAX_ZOOM`` (13: a whole district and more on the screen) a tile
   holds one feature per non-empty cell, placed at the mean position of its points, with
-  the attribute ``count``. These cells are computed once when the layer is loaded (the
+  the attribute ``count`` (the position rounded down, so it lies in its own cell). These cells are computed once when the layer is loaded (the
   "pyramid"), so a city-wide tile reads at most 64 x 64 stored rows, however many points
   the layer has: its size is bounded (about 65 KB before gzip) by the grid, not the data;
 - above it, a tile holds the individual points with their attributes (feature id = the
@@ -129,7 +129,7 @@ def tiles_covering(lonlat_bounds, z: int) -> list[tuple[int, int]]:
 def cell_pyramid(mx, my, max_zoom: int = CLUSTER_MAX_ZOOM) -> dict[str, np.ndarray]:
     """The stored cells of a layer: for every zoom 0..max_zoom and every non-empty cell,
     its tile (tx, ty), its position (px, py: the mean of its points, in that tile's units,
-    y down, rounded) and ``n`` (how many points). Arrays of equal length, ordered by
+    y down, rounded down, so the position lies in its own cell) and ``n`` (how many points). Arrays of equal length, ordered by
     (z, tx, ty). Computed at the finest zoom, then merged four cells into one per zoom."""
     out = {k: [] for k in ("z", "tx", "ty", "px", "py", "n")}
     gx, gy = world_units(mx, my, max_zoom)
@@ -150,8 +150,8 @@ def cell_pyramid(mx, my, max_zoom: int = CLUSTER_MAX_ZOOM) -> dict[str, np.ndarr
         out["z"].append(np.full(len(uniq), z, dtype=np.int64))
         out["tx"].append(tx)
         out["ty"].append(ty)
-        out["px"].append(np.clip(np.rint(mean_x - tx * EXTENT), 0, EXTENT - 1).astype(np.int64))
-        out["py"].append(np.clip(np.rint(mean_y - ty * EXTENT), 0, EXTENT - 1).astype(np.int64))
+        out["px"].append(np.clip(np.floor(mean_x - tx * EXTENT), 0, EXTENT - 1).astype(np.int64))
+        out["py"].append(np.clip(np.floor(mean_y - ty * EXTENT), 0, EXTENT - 1).astype(np.int64))
         out["n"].append(n)
     arrays = {k: np.concatenate(v[::-1]) for k, v in out.items()}
     order = np.lexsort((arrays["ty"], arrays["tx"], arrays["z"]))
@@ -163,14 +163,14 @@ def cells_around(x: int, y: int, tx, ty, px, py, n):
     (px, py, n) arrays."""
     lx = np.asarray(px, dtype=np.int64) + (np.asarray(tx, dtype=np.int64) - x) * EXTENT
     ly = np.asarray(py, dtype=np.int64) + (np.asarray(ty, dtype=np.int64) - y) * EXTENT
-    keep = (lx >= -BUFFER) & (lx <= EXTENT + BUFFER) & (ly >= -BUFFER) & (ly <= EXTENT + BUFFER)
+    keep = in_buffer(lx, ly)
     return lx[keep], ly[keep], np.asarray(n, dtype=np.int64)[keep]
 
 
 def aggregate(px, py):
     """Points in tile units (reaching at least one cell beyond the tile) -> cells on the
     tile's grid: the tile's own 64 x 64 and the ring of cells around it, whose positions
-    fall in its buffer. Returns (px, py, n), positions rounded."""
+    fall in its buffer. Returns (px, py, n), positions rounded down (as ``cell_pyramid``)."""
     px, py = np.asarray(px, dtype=float), np.asarray(py, dtype=float)
     cx, cy = np.floor(px / CELL).astype(np.int64), np.floor(py / CELL).astype(np.int64)
     side = EXTENT // CELL
@@ -179,9 +179,9 @@ def aggregate(px, py):
     key = (cx + 1) * (side + 2) + (cy + 1)
     uniq, inverse = np.unique(key, return_inverse=True)
     n = np.bincount(inverse, minlength=len(uniq)).astype(np.int64)
-    mx = np.rint(np.bincount(inverse, weights=px, minlength=len(uniq)) / n).astype(np.int64)
-    my = np.rint(np.bincount(inverse, weights=py, minlength=len(uniq)) / n).astype(np.int64)
-    inside = (mx >= -BUFFER) & (mx <= EXTENT + BUFFER) & (my >= -BUFFER) & (my <= EXTENT + BUFFER)
+    mx = np.floor(np.bincount(inverse, weights=px, minlength=len(uniq)) / n).astype(np.int64)
+    my = np.floor(np.bincount(inverse, weights=py, minlength=len(uniq)) / n).astype(np.int64)
+    inside = in_buffer(mx, my)
     return mx[inside], my[inside], n[inside]
 
 
@@ -192,8 +192,9 @@ def in_tile(px, py):
 
 
 def in_buffer(px, py):
+    """Which positions lie in the tile or its buffer: -64 <= p < 4096 + 64 (the ring of cells around it)."""
     px, py = np.asarray(px), np.asarray(py)
-    return (px >= -BUFFER) & (px <= EXTENT + BUFFER) & (py >= -BUFFER) & (py <= EXTENT + BUFFER)
+    return (px >= -BUFFER) & (px < EXTENT + BUFFER) & (py >= -BUFFER) & (py < EXTENT + BUFFER)
 
 
 # ---------------------------------------------------------------- MVT encoding

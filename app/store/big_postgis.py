@@ -148,8 +148,8 @@ class PostGISBigLayers:
                    f"SELECT ST_MakePoint(lx, ly) AS geom, n AS count FROM ("
                    f"SELECT px + (tx - %(x)s) * %(extent)s AS lx, py + (ty - %(y)s) * %(extent)s AS ly, n "
                    f'FROM {self._schema}."{layer_id}__cells" WHERE z = %(z)s AND tx BETWEEN %(x)s - 1 AND %(x)s + 1 '
-                   f"AND ty BETWEEN %(y)s - 1 AND %(y)s + 1) c WHERE lx BETWEEN -%(buffer)s AND %(extent)s + %(buffer)s "
-                   f"AND ly BETWEEN -%(buffer)s AND %(extent)s + %(buffer)s) q")
+                   f"AND ty BETWEEN %(y)s - 1 AND %(y)s + 1) c WHERE lx >= -%(buffer)s AND lx < %(extent)s + %(buffer)s "
+                   f"AND ly >= -%(buffer)s AND ly < %(extent)s + %(buffer)s) q")
         else:
             fields = "".join(f', p."{f["name"]}"' for f in meta["fields"])
             names = "".join(f', "{f["name"]}"' for f in meta["fields"])
@@ -165,15 +165,13 @@ class PostGISBigLayers:
                 "SELECT CASE WHEN k.n <= %(limit)s THEN "
                 f"(SELECT ST_AsMVT(q, %(layer)s, %(extent)s, 'geom', 'fid') FROM (SELECT fid{names}, "
                 "ST_AsMVTGeom(g, b.e, %(extent)s, %(buffer)s, true) AS geom FROM c, b "
-                "WHERE px BETWEEN -%(buffer)s AND %(extent)s + %(buffer)s "
-                "AND py BETWEEN -%(buffer)s AND %(extent)s + %(buffer)s) q) "
+                "WHERE px >= -%(buffer)s AND px < %(extent)s + %(buffer)s "
+                "AND py >= -%(buffer)s AND py < %(extent)s + %(buffer)s) q) "
                 "ELSE (SELECT ST_AsMVT(q, %(layer)s, %(extent)s, 'geom') FROM ("
-                "SELECT ST_MakePoint(round(avg(px)), round(avg(py))) AS geom, count(*) AS count FROM c "
+                "SELECT ST_MakePoint(floor(avg(px)), floor(avg(py))) AS geom, count(*) AS count FROM c "
                 "WHERE floor(px / %(cell)s) BETWEEN -1 AND %(extent)s / %(cell)s "
                 "AND floor(py / %(cell)s) BETWEEN -1 AND %(extent)s / %(cell)s "
-                "GROUP BY floor(px / %(cell)s), floor(py / %(cell)s) "
-                "HAVING round(avg(px)) BETWEEN -%(buffer)s AND %(extent)s + %(buffer)s "
-                "AND round(avg(py)) BETWEEN -%(buffer)s AND %(extent)s + %(buffer)s) q) END AS tile FROM k, b")
+                "GROUP BY floor(px / %(cell)s), floor(py / %(cell)s)) q) END AS tile FROM k, b")
         rows = self._rows(sql, params)
         return bytes(rows[0]["tile"] or b"") if rows else b""
 
