@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from . import queries
+from .errors import BadRequest
 from .indicators import MULTIPLY_BURDENED_MIN, UG_INDICATORS
 from .project_filter import ProjectFilter
 from .projects import FUNDS, HANDLUNGSFELDER
@@ -80,7 +81,6 @@ def burden_overlay(store, flt: ProjectFilter | None = None) -> dict:
 def compare_areas(store, sort: str = "name", descending: bool = False) -> list[dict]:
     """One row per QM area: residents, burdens, green, projects and known money."""
     if sort not in SORTABLE:
-        from .errors import BadRequest
         raise BadRequest(f"sort must be one of {', '.join(SORTABLE)}")
     figures = {r["zone"]: r for r in store.rows("area_indicators")}
     money = {r["area_slug"]: r for r in store.query(
