@@ -63,10 +63,25 @@ def areas():
     return _stored("qm_areas")
 
 
+AREA_RESPONSES = 256  # kept per process: 51 areas (and unknown slugs are not kept)
+
+
 @bp.get("/areas/<slug>")
 def area(slug):
-    row, geom = queries.area_detail(get_store(), slug)
-    return _feature(geojson.feature(row, geom, feature_id=slug))
+    """One area: read only from the built store, so its bytes and ETag are made once per process
+    and store version (a rebuild changes the version; the area's GeoJSON costs ~3 ms to render)."""
+    store = get_store()
+    key = (store.version(), slug)
+    cache = current_app.extensions.setdefault("kiezkarte_area_responses", {})
+    hit = cache.get(key)
+    if hit is None:
+        row, geom = queries.area_detail(store, slug)
+        body = _feature(geojson.feature(row, geom, feature_id=slug)).get_data()
+        hit = (body, hashlib.sha256(body).hexdigest()[:32])
+        if len(cache) >= AREA_RESPONSES:
+            cache.clear()
+        cache[key] = hit
+    return text_response(hit[0], GEOJSON, max_age=60, etag=hit[1])
 
 
 @bp.get("/planungsraeume")
