@@ -58,7 +58,7 @@ case "$cmd" in
         exec "$PY" -m pytest "$@"
         ;;
     bench)
-        apt_install chromium
+        apt_install chromium postgresql postgis  # postgresql + postgis: store_backends, big_layer_growth
         python_env "[test]"
         ensure_store
         exec "$PY" -m bench "$@"

@@ -33,6 +33,9 @@ REGISTRY = [
     "ogc_items",    # /ogc/.../planungsraeume/items?limit=1000 requests/s vs the same bytes precomputed
     "conditional_304",  # If-None-Match answered 304 vs the full 200 of /api/planungsraeume, requests/s
     "import_csv",   # import-projects of 10,000 rows (synthetic titles, real addresses) vs pandas.read_csv
+    "areas_gunicorn",  # /api/areas/<slug> req/s, p50/p99 under `kiezkarte serve --workers 2` vs the same bytes precomputed
+    "store_backends",  # the same mixed requests against a GeoPackage and a PostGIS store (both under gunicorn)
+    "big_layer_growth",  # 10k/100k/1M synthetic points: load time and city-/street-level tile time, growth exponent
 ]
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"

@@ -8,8 +8,10 @@ costs little next to the server; its own CPU time is reported so a reader can ch
 was not the bottleneck. Only 127.0.0.1 is allowed.
 
 ``alternate`` measures several contestants in alternating phases (order rotating each
-round) against the same server and reports requests/s per phase, the server's CPU time
-per request (from /proc) and the client's.
+round) against the same server and reports requests/s per phase, the latency of every
+request (p50/p90/p99/max, from sending it to having read its whole response), the
+server's CPU time per request (from /proc; every process of a gunicorn server) and the
+client's.
 """
 from __future__ import annotations
 
@@ -110,16 +112,22 @@ def hammer(port: int, requests: list[bytes], *, seconds: float, concurrency: int
     stop = threading.Event()
     start_barrier = threading.Barrier(concurrency + 1)
 
+    latencies: list[float] = []
+
     def worker(offset: int):
         conn = _Conn(port)
         i = offset
         ok = unexpected = nbytes = 0
         seen: dict[int, int] = {}
+        mine: list[float] = []
+        clock = time.perf_counter
         try:
             start_barrier.wait(timeout=30)
             conn.open()
             while not stop.is_set():
+                sent = clock()
                 status, _, length = conn.exchange(requests[i % len(requests)])
+                mine.append(clock() - sent)
                 i += concurrency
                 seen[status] = seen.get(status, 0) + 1
                 nbytes += length
@@ -134,6 +142,7 @@ def hammer(port: int, requests: list[bytes], *, seconds: float, concurrency: int
         finally:
             conn.close()
             with lock:
+                latencies.extend(mine)
                 counts["ok"] += ok
                 counts["unexpected"] += unexpected
                 counts["bytes"] += nbytes
@@ -155,7 +164,18 @@ def hammer(port: int, requests: list[bytes], *, seconds: float, concurrency: int
     total = counts["ok"] + counts["unexpected"]
     return {"requests": total, "ok": counts["ok"], "unexpected": counts["unexpected"], "statuses": statuses,
             "seconds": elapsed, "rps": counts["ok"] / elapsed, "bytes": counts["bytes"],
-            "client_cpu_seconds": cpu, "errors": errors[:5]}
+            "client_cpu_seconds": cpu, "errors": errors[:5], **percentiles(latencies)}
+
+
+def percentiles(latencies: list[float]) -> dict:
+    """p50/p90/p99/max of request latencies (send -> whole response read), in ms."""
+    if not latencies:
+        return {"p50_ms": None, "p90_ms": None, "p99_ms": None, "max_ms": None}
+    ordered = sorted(latencies)
+
+    def at(q: float) -> float:
+        return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+    return {"p50_ms": at(0.50), "p90_ms": at(0.90), "p99_ms": at(0.99), "max_ms": round(1000 * ordered[-1], 3)}
 
 
 def alternate(server, contestants: dict[str, dict], *, rounds: int, seconds: float, concurrency: int,
@@ -198,6 +218,7 @@ def median_of(phases: list[dict], key: str) -> float:
 def summary(phases: dict[str, list[dict]]) -> dict:
     """What goes into the JSON: every phase's rps and CPU per request, rounded."""
     return {name: [{"rps": round(p["rps"], 1), "requests": p["requests"], "seconds": round(p["seconds"], 3),
+                    "p50_ms": p.get("p50_ms"), "p99_ms": p.get("p99_ms"),
                     "server_cpu_ms_per_request": round(p["server_cpu_ms_per_request"], 4),
                     "client_cpu_ms_per_request": round(p["client_cpu_ms_per_request"], 4),
                     "mb_received": round(p["bytes"] / 1e6, 2)} for p in ps]
