@@ -502,3 +502,69 @@ def test_the_cli_writes_synthetic_points_to_a_file(built, tmp_path):
     text = out.read_text()
     assert text.splitlines()[0] == "id,species,planting_year,height_m,plr_id,lon,lat" and len(text.splitlines()) == 501
     assert re.match(r"SYN-0000001,\w+,\d{4},[\d.]+,\d{8},13\.\d+,52\.\d+", text.splitlines()[1])
+
+
+# ---------------------------------------------------------------- the vendored plugin, in a browser
+
+VECTORGRID = "static/vendor/leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js"
+
+
+def test_the_vendored_plugin_is_the_published_file_with_its_licence():
+    from app.config import REPO_ROOT
+    digest = __import__("hashlib").sha256((REPO_ROOT / VECTORGRID).read_bytes()).hexdigest()
+    assert digest == "ed1e89e4c9582593890d0e869d03ed7a4ab56f511c6d2036392d6d50938aa4d5"  # npm leaflet.vectorgrid 1.3.0
+    licence = (REPO_ROOT / VECTORGRID).with_name("LICENSE").read_text()
+    assert "BEER-WARE" in licence and "pbf" in licence and "whatwg-fetch" in licence
+
+
+@pytest.mark.browser
+def test_the_layer_map_draws_in_chromium_and_a_click_shows_escaped_attributes(small_client, tmp_path):
+    import os
+    import threading
+    from pathlib import Path
+
+    from werkzeug.serving import make_server
+    chromium = os.environ.get("KIEZKARTE_CHROMIUM", "/usr/bin/chromium")
+    if not Path(chromium).exists():
+        pytest.skip(f"no Chromium at {chromium} (./run.sh test installs Debian's chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    app = small_client.application
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, headless=True,
+                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 800})
+                requests, problems = [], []
+                page.on("request", lambda r: requests.append(r.url))
+                page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+                page.on("pageerror", lambda e: problems.append(str(e)))
+                page.on("dialog", lambda d: problems.append("dialog: " + d.message))
+                page.goto(f"{base}/ebenen/test_small?lang=en")
+                page.wait_for_selector("html[data-map-ready='1']", timeout=20_000)
+                assert page.locator("#layer-map canvas").count() >= 1
+                hostile = "<img src=x onerror=alert(1)>"
+                point = page.evaluate("() => { const m = document.getElementById('layer-map').kiezkarteMap;"
+                                      " const p = m.latLngToContainerPoint([52.5200, 13.4200]);"
+                                      " const r = m.getContainer().getBoundingClientRect();"
+                                      " return [r.left + p.x, r.top + p.y, m.getZoom()]; }")
+                assert point[2] > tiles.CLUSTER_MAX_ZOOM  # the points themselves, not cells
+                page.mouse.click(point[0], point[1])
+                popup = page.locator(".leaflet-popup-content")
+                popup.wait_for(timeout=5_000)
+                assert hostile in popup.inner_text() and "SYNTHETIC TEST DATA" in popup.inner_text()
+                assert popup.locator("img").count() == 0
+                assert "SYNTHETIC TEST DATA" in page.locator(".leaflet-control-attribution").inner_text()
+                assert not problems, problems
+                assert requests and all(u.startswith(base + "/") for u in requests), requests
+                assert any("/tiles/test_small/" in u for u in requests)
+            finally:
+                browser.close()
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()

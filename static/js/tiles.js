@@ -21,8 +21,23 @@
   if (!L.DomEvent.fakeStop) {
     L.DomEvent.fakeStop = function (e) { L.DomEvent.stop(e); };
   }
+  // Its point features are CircleMarkers without a LatLng; Leaflet (since 1.1) asks a small circle
+  // for its position when it passes a click on, and fails. Give them the position of the pointer.
+  var fireEvent = L.Canvas.prototype._fireEvent;
+  L.Canvas.Tile.include({
+    _fireEvent: function (layers, e, type) {
+      if (this._map && e && e.clientX !== undefined) {
+        var at = this._map.mouseEventToLatLng(e);
+        [].concat(layers).forEach(function (layer) {
+          if (layer instanceof L.CircleMarker) { layer._latlng = at; }
+        });
+      }
+      return fireEvent.call(this, layers, e, type);
+    }
+  });
 
   var map = L.map(el, { minZoom: cfg.minZoom, maxZoom: cfg.maxZoom });
+  el.kiezkarteMap = map;  // for the browser tests (a property of the element, no global)
   if (cfg.basemap) {
     L.tileLayer(cfg.basemap, { attribution: escapeHtml(cfg.basemapAttribution) }).addTo(map);
   }
