@@ -53,7 +53,7 @@ PLACE_COLOURS = {"green_space": "#1b7837", "kita": "#762a83", "school": "#2166ac
 PLACES_PADDING_M = 400  # places just outside an area still matter to its residents
 LAYER_TOGGLES = ("areas-active", "areas-ended", "bezirke", "projects")  # switchable on every map, shown at first
 VIEW_LIMITS = {"zoom": (9.0, 19.0), "lat": (52.2, 52.85), "lon": (12.8, 14.05)}  # the maps' maxBounds
-_SELECTION = re.compile(r"(plr|area|project):[A-Za-z0-9_.-]{1,100}")
+_SELECTION = re.compile(r"(plr|area|project|place):[A-Za-z0-9_.:-]{1,100}")
 
 
 def escape(text) -> str:
@@ -101,7 +101,7 @@ class MapState:
     indicator: str = DEFAULT_INDICATOR
     layers: tuple[str, ...] | None = None  # the switchable layers shown; None: the map's defaults
     view: MapView | None = None  # None: fitted to the place
-    selection: str | None = None  # "plr:<id>", "area:<slug>" or "project:<id>": its popup is open
+    selection: str | None = None  # "plr:<id>", "area:<slug>", "project:<id>" or "place:<kind>:<number>": its popup is open
 
     PARAMS = ("indicator", "layers", "map", "sel")
 
@@ -254,6 +254,11 @@ def _new_map(label: str, *, bounds=None, view: MapView | None = None) -> _Map:
     return m
 
 
+def _corners(bounds) -> list[list[float]]:
+    """Bounds as the script takes them: [[south, west], [north, east]] (what the map fits when the URL names no view)."""
+    return [list(corner) for corner in bounds]
+
+
 def layer_labels() -> dict[str, str]:
     """The switchable layers by id, in the page's language."""
     labels = {"areas-active": gettext("Active QM areas"), "areas-ended": gettext("Ended QM areas"),
@@ -269,6 +274,7 @@ def overview_map(env: MapEnv, flt: ProjectFilter | None = None, state: MapState 
     flt, state = flt or ProjectFilter(), state or MapState()
     config = _config(env, mode="overview", bezirke=True, project_bases=[{}], flt=flt, state=state)
     label = gettext("Map of Berlin's Quartiersmanagement areas and Planungsräume")
+    config["fit"] = _corners(BERLIN_BOUNDS)
     return _render(_new_map(label, bounds=bbox_bounds(flt.bbox), view=state.view), env, config)
 
 
@@ -286,6 +292,7 @@ def area_map(env: MapEnv, area: dict, geom, flt: ProjectFilter | None = None,
     config = _config(env, mode="area", focus={"area": area["slug"]}, project_bases=[{"area": area["slug"]}],
                      flt=flt, state=state, places_bbox=lonlat_bbox(geom, PLACES_PADDING_M), near=near)
     label = gettext("Map of the QM area %(name)s", name=area["short_name"])
+    config["fit"] = _corners(lat_lon_bounds(geom))
     return _render(_new_map(label, bounds=bbox_bounds(flt.bbox) or lat_lon_bounds(geom), view=state.view), env, config)
 
 
@@ -297,6 +304,7 @@ def kiez_map(env: MapEnv, plr: dict, geom, state: MapState | None = None) -> Map
     config = _config(env, mode="kiez", focus={"plr": plr["plr_id"]}, project_bases=[{"area": s} for s in slugs],
                      state=state, places_bbox=lonlat_bbox(geom, PLACES_PADDING_M), near=near)
     label = gettext("Map of the Planungsraum %(name)s", name=plr["plr_name"])
+    config["fit"] = _corners(lat_lon_bounds(geom))
     return _render(_new_map(label, bounds=lat_lon_bounds(geom), view=state.view), env, config)
 
 

@@ -12,7 +12,8 @@
  *
  * The whole map state is in the URL, next to the project filter (static/js/filters.js) and
  * the language: ?indicator=, ?layers= (the switchable layers shown, when not the defaults),
- * ?map=<zoom>/<lat>/<lon>, ?sel=plr:<id>|area:<slug>|project:<id> (whose popup is open).
+ * ?map=<zoom>/<lat>/<lon>, ?sel=plr:<id>|area:<slug>|project:<id>|place:<kind>:<number> (whose popup
+ * is open).
  * Moving the map replaces the history entry; deliberate changes (indicator, a layer, a
  * selection) push one, so Back walks through them, and popstate restores them. Embeds
  * only ever replace: the history belongs to the page that embeds them.
@@ -260,7 +261,7 @@
     var drawn = Promise.all([base, projects]).then(function (data) {
       self.drawProjects(data[1]);
       root.dataset.projects = self.projectQuery;
-      return self.maybeLoadAll();
+      return Promise.all([self.maybeLoadAll(), self.placesLoading]);
     }).then(function () {
       self.applySelection();
       root.dataset.mapComplete = "1";
@@ -336,8 +337,11 @@
       if (select) select.value = id;
       var shown = state.layers === null ? self.cfg.defaults : String(state.layers).split(",");
       self.cfg.toggles.forEach(function (layerId) { self.setVisible(layerId, shown.indexOf(layerId) >= 0); });
-      var view = parseView(state.map);
+      // The view of the address: its ?map=, else what the server fits (the filter's box, or the place)
+      var view = parseView(state.map), box = parseBox(new URLSearchParams(window.location.search).get("bbox"));
       if (view) self.map.setView([view.lat, view.lon], view.zoom, { animate: false });
+      else if (box) self.map.fitBounds(box, { animate: false });
+      else if (self.cfg.fit) self.map.fitBounds(self.cfg.fit, { animate: false });
       else self.map.setView(self.initialView.center, self.initialView.zoom, { animate: false });
       self.map.closePopup();
     });
@@ -345,6 +349,12 @@
     this.maybeLoadAll();
     this.applySelection();
   };
+
+  function parseBox(text) {  // "west,south,east,north" -> Leaflet bounds
+    var v = String(text || "").split(",").map(Number);
+    if (v.length !== 4 || v.some(isNaN)) return null;
+    return [[v[1], v[0]], [v[3], v[2]]];
+  }
 
   function parseView(text) {
     var parts = String(text || "").split("/").map(Number);
@@ -364,6 +374,9 @@
       });
     }
     if (kind === "project") search(this.layers.projects, function (m) { return (m.kkIds || []).indexOf(id) >= 0; });
+    if (kind === "place") {
+      search(this.places[id.split(":")[0]], function (l) { return String(l.feature.id) === id; });
+    }
     return found;
   };
 
@@ -669,10 +682,12 @@
           });
         },
         onEachFeature: function (f, layer) {
+          layer.kkSel = "place:" + f.id;  // ids are "<kind>:<number>"
           layer.bindPopup(function () { return self.placePopup(spec, f.properties); });
         }
       });
       if (self.visible[kind]) self.places[kind].addTo(self.map);
+      self.applySelection();
       self.setStatus(spec.label + ": " + self.cfg.text.places_count.replace("%(count)s", data.features.length));
     }).catch(function (err) {
       self.setStatus(self.cfg.text.load_error);
@@ -731,9 +746,11 @@
         writeState(changes, "push");
       });
     }
+    var places = [];
     this.cfg.toggles.forEach(function (id) {
-      if (self.visible[id] && self.cfg.defaults.indexOf(id) < 0) self.setVisible(id, true);  // places from the URL
+      if (self.visible[id] && self.cfg.defaults.indexOf(id) < 0) places.push(self.setVisible(id, true));  // from the URL
     });
+    this.placesLoading = Promise.all(places);
     Array.prototype.forEach.call(document.querySelectorAll("[data-layer-toggle]"), function (input) {
       var id = input.getAttribute("data-layer-toggle");
       input.checked = !!self.visible[id];
