@@ -66,12 +66,31 @@ def tile(layer_id, z, x, y):
     if request.if_none_match.contains(etag):  # the client has it: nothing read, nothing encoded
         response.status_code = 304
         return response
-    body = get_big_layers().tile(layer_id, z, x, y)
+    body = _tile_body(layer_id, meta, z, x, y, gz)
     if gz and body:
-        body = gzip.compress(body, compresslevel=6, mtime=0)
         response.content_encoding = "gzip"
     response.set_data(body)
     return response
+
+
+CELL_TILES_KEPT = 512  # city-wide tiles (cells) are the same for everybody: kept per process, ~20 KB each
+
+
+def _tile_body(layer_id: str, meta: dict, z: int, x: int, y: int, gz: bool) -> bytes:
+    """The tile's bytes (gzip'd when asked); tiles of the cell pyramid are kept per process and layer version."""
+    keep = z <= meta["cluster_max_zoom"]
+    key = (layer_id, meta["version"], z, x, y, gz)
+    cache = current_app.extensions.setdefault("kiezkarte_cell_tiles", {})
+    if keep and key in cache:
+        return cache[key]
+    body = get_big_layers().tile(layer_id, z, x, y)
+    if gz and body:
+        body = gzip.compress(body, compresslevel=6, mtime=0)
+    if keep:
+        if len(cache) >= CELL_TILES_KEPT:
+            cache.clear()
+        cache[key] = body
+    return body
 
 
 @bp.get("/tiles/<layer_id>.json")
