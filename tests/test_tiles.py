@@ -190,8 +190,8 @@ def big_store(built, tmp_path_factory):
 @pytest.mark.slow
 def test_a_million_points_generate_and_load_in_seconds(big_store):
     path, report, seconds, trees = big_store
-    assert report.count == 1_000_000
-    assert seconds < 60, report.as_text()  # about 10 s on 2 cores
+    assert report.count == 1_000_000  # about 10 s on 2 cores (no timed assertion: speed lives in bench/)
+    assert set(report.seconds) == {"read", "prepare", "write"}
     assert trees["id"].is_unique and set(trees["species"]) <= {s for s, _ in SPECIES}
     plr = open_store(str(path)).read_layer("planungsraeume")
     inside = shapely.contains_xy(plr.set_index("plr_id").geometry.loc[trees["plr_id"].iloc[:2000]].to_numpy(),
