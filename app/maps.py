@@ -189,13 +189,19 @@ class _Map(folium.Map):
                 crs: L.CRS.{{ this.crs }},
                 ...{{ this.options|tojavascript }}
             });
+            {% if this.fit %}
+            {{ this.get_name() }}.fitBounds({{ this.fit|tojson }}, {animate: false});
+            {% endif %}
         {% endmacro %}
     """)
 
-    def __init__(self, *, label: str, **kwargs):
+    def __init__(self, *, label: str, fit=None, **kwargs):
         super().__init__(**kwargs)
         self._id = "main"  # stable name: the same page renders the same bytes (ETag, CSP hash)
         self.label_html = escape(label)
+        # Fitted at once, not animated from the first view: an animation would move the map
+        # again after its layers are drawn, and Leaflet would redraw every path.
+        self.fit = [list(corner) for corner in fit] if fit else None
         # Instance lists: never mutate Folium's module-level defaults (they are shared).
         self.default_js = []
         self.default_css = []
@@ -248,10 +254,8 @@ def _new_map(label: str, *, bounds=None, view: MapView | None = None) -> _Map:
     if view is not None:  # a permalink: exactly its view
         return _Map(label=label, location=[view.lat, view.lon], tiles=None, zoom_start=view.zoom, zoom_snap=0.25,
                     scroll_wheel_zoom=False, control_scale=True)
-    m = _Map(label=label, location=BERLIN_CENTER, tiles=None, zoom_start=10, zoom_snap=0.25,
-             scroll_wheel_zoom=False, control_scale=True)
-    m.fit_bounds([list(corner) for corner in (bounds or BERLIN_BOUNDS)])
-    return m
+    return _Map(label=label, location=BERLIN_CENTER, tiles=None, zoom_start=10, zoom_snap=0.25,
+                scroll_wheel_zoom=False, control_scale=True, fit=bounds or BERLIN_BOUNDS)
 
 
 def _corners(bounds) -> list[list[float]]:

@@ -15,6 +15,7 @@ Pages seen by a signed-in planner carry edit links and are never cached by anyon
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from dataclasses import replace
 from datetime import date
 import mimetypes
@@ -59,7 +60,9 @@ def index():
     areas = queries.areas(store)
     projects = [p for p, _ in queries.projects(store, flt)]
     total = store.scalar("SELECT count(*) FROM projects")
-    return _page("index.html", map_page=maps.overview_map(_map_env(), flt, filters.map_state()), areas=areas,
+    state = filters.map_state()
+    map_page = map_once(("overview", flt, state), lambda env: maps.overview_map(env, flt, state))
+    return _page("index.html", map_page=map_page, areas=areas,
                  exports=export_links(flt),
                  projects=projects, total=total, area_names={a["slug"]: a["short_name"] for a in areas},
                  form=filters.filter_form(flt, areas=areas, has_map=True), flt=flt,
@@ -76,7 +79,8 @@ def area(slug):
     row, geom = queries.area_detail(store, slug)
     projects = [p for p, _ in queries.projects(store, flt, area_slug=slug)]
     total = store.scalar("SELECT count(*) FROM projects WHERE area_slug = ?", (slug,))
-    map_page = maps.area_map(_map_env(), row, geom, flt, filters.map_state())
+    state = filters.map_state()
+    map_page = map_once(("area", slug, flt, state), lambda env: maps.area_map(env, row, geom, flt, state))
     return _page("area.html", area=row, projects=projects, total=total, map_page=map_page, flt=flt,
                  exports=export_links(replace(flt, area=slug)),
                  name_note=i18n.area_name_note(row["name"], row["short_name"]),
@@ -87,7 +91,9 @@ def area(slug):
 @bp.get("/kiez/<plr_id>")
 def kiez(plr_id):
     row, geom = queries.planungsraum(get_store(), plr_id)
-    return _page("kiez.html", plr=row, map_page=maps.kiez_map(_map_env(), row, geom, filters.map_state()),
+    state = filters.map_state()
+    map_page = map_once(("kiez", plr_id, state), lambda env: maps.kiez_map(env, row, geom, state))
+    return _page("kiez.html", plr=row, map_page=map_page,
                  indicators=kiez_rows(row, row["berlin"]), residents_date=RESIDENTS_DATE)
 
 
@@ -334,6 +340,28 @@ def _class_label(legend: dict, value) -> str:
 
 
 # ------------------------------------------------------------------ rendering
+
+MAP_CACHE_ENTRIES = 512
+
+
+def map_once(key: tuple, build):
+    """A page's map, made once per process for the same place, filter, state, language and reader.
+
+    A map depends only on these and the built store (read-only); Folium takes milliseconds
+    to render one, so the pieces are kept (bounded, least recently used first out).
+    """
+    cache = current_app.extensions.setdefault("kiezkarte_map_pages", OrderedDict())
+    env = _map_env()
+    full_key = (request.script_root, env.lang, env.planner, env.tile_url, env.tile_attribution, *key)
+    page = cache.get(full_key)
+    if page is None:
+        page = cache[full_key] = build(env)
+        if len(cache) > MAP_CACHE_ENTRIES:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(full_key)
+    return page
+
 
 def _map_env(**overrides) -> maps.MapEnv:
     """What maps need from the web layer; embeds pass ``embed=True, planner=False`` (they never read the session)."""

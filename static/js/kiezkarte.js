@@ -165,7 +165,6 @@
     this.indicator = this.indicators[cfg.indicator] || this.indicators[cfg.default_indicator];
     this.projectQuery = queryOf(cfg.filter || {});
     this.projectSequence = 0;
-    this.numberFormat = new Intl.NumberFormat(cfg.lang, { maximumFractionDigits: 1 });
     this.status = document.getElementById("map-status");
     this.legend = document.getElementById("legend");
     this.visible = {};
@@ -186,6 +185,12 @@
     this.setupInteraction();
     this.setupTiles();
   }
+
+  // Made when a popup first needs it: a NumberFormat costs tens of milliseconds to create.
+  KiezMap.prototype.formatNumber = function (value) {
+    if (!this.numberFormat) this.numberFormat = new Intl.NumberFormat(this.cfg.lang, { maximumFractionDigits: 1 });
+    return this.numberFormat.format(value);
+  };
 
   KiezMap.prototype.setStatus = function (text) {
     if (this.status) this.status.textContent = text || "";
@@ -471,7 +476,7 @@
       return cls ? cls.label : this.cfg.text.no_data;
     }
     if (value === null || value === undefined) return this.cfg.text.no_data;
-    return this.numberFormat.format(value) + (ind.unit ? " " + ind.unit : "");
+    return this.formatNumber(value) + (ind.unit ? " " + ind.unit : "");
   };
 
   KiezMap.prototype.plrPopup = function (p) {
@@ -483,7 +488,7 @@
     line.appendChild(document.createTextNode(this.valueText(p)));
     box.appendChild(line);
     if (this.indicator.id !== "residents" && p.residents !== null && p.residents !== undefined) {
-      box.appendChild(el("p", null, t.residents + ": " + this.numberFormat.format(p.residents)));
+      box.appendChild(el("p", null, t.residents + ": " + this.formatNumber(p.residents)));
     }
     var slugs = String(p.qm_areas || "").split(";").filter(Boolean);
     var self = this;
