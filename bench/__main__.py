@@ -27,11 +27,11 @@ from pathlib import Path
 REGISTRY = [
     "aggregation",  # point-in-area counts: app.spatial.count_points vs bare shapely 2 (synthetic points)
     "build",        # app.build.build vs only reading the raw files it reads
-    "page_weight",  # bytes a first visit transfers (headless Chromium) vs the issue-3 budgets
-    "time_to_map",  # navigation -> map drawn, Kiezkarte page vs a bare Leaflet page (headless Chromium)
+    "page_weight",  # bytes a first visit transfers (headless Chromium) vs the issue-3/5 budgets (pages, area embed)
+    "time_to_map",  # navigation -> map drawn, Kiezkarte page and embed vs a bare Leaflet page (headless Chromium)
     "lookup_rps",   # /api/lookup?address= requests/s vs /healthz on the same live server
     "ogc_items",    # /ogc/.../planungsraeume/items?limit=1000 requests/s vs the same bytes precomputed
-    "conditional_304",  # If-None-Match answered 304 vs the full 200 of /api/planungsraeume, requests/s
+    "conditional_304",  # If-None-Match answered 304 vs the full 200 (/api/planungsraeume, an embed), requests/s
     "import_csv",   # import-projects of 10,000 rows (synthetic titles, real addresses) vs pandas.read_csv
     "areas_gunicorn",  # /api/areas/<slug> req/s, p50/p99 under `kiezkarte serve --workers 2` vs the same bytes precomputed
     "store_backends",  # the same mixed requests against a GeoPackage and a PostGIS store (both under gunicorn)

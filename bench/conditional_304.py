@@ -1,4 +1,4 @@
-"""Conditional requests: ``/api/planungsraeume`` answered 304 (If-None-Match) next to its full 200.
+"""Conditional requests: ``/api/planungsraeume`` and an area's embed answered 304 (If-None-Match) next to their 200.
 
 Data: the real store, built from the shipped raw files.
 
@@ -9,9 +9,12 @@ Both contestants send ``Accept-Encoding: gzip``; the conditional one also sends
 browser revalidating its cached copy would). Checked first: the conditional request gets
 304 with an empty body, the ETag and the Cache-Control.
 
+The same for the HTML of the area's embed ``/embed/gebiete/beusselstrasse`` (an embed is
+rendered once per process and URL, so its 200 is a cached page compressed once).
+
 Issue 5 asks to report the rate of 304s next to full responses and sets no target, so
-this benchmark reports (ratio = rps(304) / rps(full 200)) and never says MISSED. Where the
-304's time goes: cProfile through Flask's test client.
+this benchmark reports (ratio = rps(304) / rps(full 200) of the layer) and never says
+MISSED. Where the 304's time goes: cProfile through Flask's test client.
 """
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ from ._common import result
 from ._live import LiveServer, shared_store
 
 URL = "/api/planungsraeume"
+EMBED = "/embed/gebiete/beusselstrasse"
+EMBED_HEADERS = {"Accept": "text/html", "Accept-Encoding": "gzip"}
 CONCURRENCY = 4
 ROUNDS, ROUNDS_QUICK = 3, 2
 SECONDS, SECONDS_QUICK = 3.0, 1.0
@@ -39,9 +44,16 @@ def run(quick: bool = False) -> dict:
         status304, headers304, body304 = _load.fetch(server.port, URL, conditional)
         if status304 != 304 or body304:
             raise AssertionError(f"If-None-Match {etag}: HTTP {status304}, {len(body304)} body bytes")
+        e_status, e_headers, e_body = _load.fetch(server.port, EMBED, EMBED_HEADERS)
+        e_conditional = {**EMBED_HEADERS, "If-None-Match": e_headers.get("etag", "")}
+        e_status304, _, e_body304 = _load.fetch(server.port, EMBED, e_conditional)
+        if e_status != 200 or e_status304 != 304 or e_body304:
+            raise AssertionError(f"{EMBED}: HTTP {e_status}, then {e_status304} with {len(e_body304)} body bytes")
         contestants = {
             "full 200": {"requests": [_load.request_bytes(server.port, URL, HEADERS)]},
             "304": {"requests": [_load.request_bytes(server.port, URL, conditional)], "expect_status": 304},
+            "embed 200": {"requests": [_load.request_bytes(server.port, EMBED, EMBED_HEADERS)]},
+            "embed 304": {"requests": [_load.request_bytes(server.port, EMBED, e_conditional)], "expect_status": 304},
         }
         phases = _load.alternate(server, contestants, rounds=rounds, seconds=seconds, concurrency=CONCURRENCY)
     from app import create_app
@@ -60,6 +72,9 @@ def run(quick: bool = False) -> dict:
                     f"{len(full_body) / 1000:.1f} KB gzip",
         "headers": f"ETag {etag}; Cache-Control '{full_headers.get('cache-control')}'; "
                    f"304 repeats ETag: {'yes' if headers304.get('etag') == etag else 'NO'}",
+        "embed 304 / 200": f"{rps['embed 304']:.0f} / {rps['embed 200']:.0f} req/s "
+                           f"(server CPU {cpu['embed 304']:.2f} / {cpu['embed 200']:.2f} ms/req) for {EMBED}, "
+                           f"{len(e_body) / 1000:.1f} KB gzip, Cache-Control '{e_headers.get('cache-control')}'",
         "app time (test client)": f"304 {prof304['ms_per_request']:.2f} ms, 200 {prof200['ms_per_request']:.2f} ms per request",
         "304 top own time (ms/req)": _load.top_text(prof304["top"], 3, digits=3),
         "load": f"{CONCURRENCY} connections, {seconds:g} s phases, median of {rounds}",

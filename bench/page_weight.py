@@ -13,8 +13,10 @@ headers are listed apart. Kinds follow Chromium's resource type: HTML (document)
 Cross-check: the same URLs fetched through Flask's test client with ``Accept-Encoding:
 gzip``; the sum of their bodies must equal Chromium's body sum (asserted, to the byte).
 
-Budgets (issue 3): overview ``/`` <= 300 KB, area page ``/gebiete/beusselstrasse`` <= 200 KB
-(KB = 1,000 bytes, headers included). Ratio = the larger of weight / budget over both pages.
+Budgets: overview ``/`` <= 300 KB, area page ``/gebiete/beusselstrasse`` <= 200 KB (issue 3), the
+area's embed ``/embed/gebiete/beusselstrasse`` <= 120 KB (issue 5), KB = 1,000 bytes, headers
+included. Ratio = the largest weight / budget over the three pages. Requests to ``/api/`` count as
+data whatever Chromium calls them (the pages preload their data with ``<link rel="preload" as="fetch">``).
 """
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ from . import _browser
 from ._common import result
 from ._live import LiveServer, shared_store
 
-PAGES = {"/": 300_000, "/gebiete/beusselstrasse": 200_000}
+PAGES = {"/": 300_000, "/gebiete/beusselstrasse": 200_000, "/embed/gebiete/beusselstrasse": 120_000}
+SHORT = {"/": "overview", "/gebiete/beusselstrasse": "area", "/embed/gebiete/beusselstrasse": "area embed"}
 KINDS = {"document": "HTML", "fetch": "data", "xhr": "data", "script": "JS", "stylesheet": "CSS"}
 KIND_ORDER = ("HTML", "data", "JS", "CSS", "other")
 
@@ -36,6 +39,7 @@ def run(quick: bool = False) -> dict:
     store = shared_store()
     pages = {}
     with LiveServer(store) as server, _browser.chromium() as browser:
+        base = server.base  # pages name their own host (oEmbed, embed code): the cross-check asks the same one
         for path in PAGES:
             pages[path] = _browser.visit(browser, server.base + path, settle=True)
     from app import create_app
@@ -55,7 +59,7 @@ def run(quick: bool = False) -> dict:
         after_ready = [r["url"] for r in visit["requests"] if starts.get(r["url"], 0) > ready_ms]
         not_gzip = []
         for r in visit["requests"]:
-            kind = KINDS.get(r["resource_type"], "other")
+            kind = "data" if urlsplit(r["url"]).path.startswith("/api/") else KINDS.get(r["resource_type"], "other")
             by_kind[kind]["body"] += r["body_bytes"]
             by_kind[kind]["headers"] += r["header_bytes"]
             by_kind[kind]["requests"] += 1
@@ -67,13 +71,13 @@ def run(quick: bool = False) -> dict:
         # Cross-check through the test client: same URLs, gzip accepted, bodies summed.
         tc_body = 0
         for r in visit["requests"]:
-            resp = client.get(_path(r["url"]), headers={"Accept-Encoding": "gzip"})
+            resp = client.get(_path(r["url"]), base_url=base, headers={"Accept-Encoding": "gzip"})
             tc_body += len(resp.get_data())
         if tc_body != body:
             raise AssertionError(f"{path}: Chromium counted {body} body bytes, the test client {tc_body}")
         ratios.append(total / budget)
-        short = "overview" if path == "/" else "area"
-        label = "overview /" if path == "/" else f"area {path}"
+        short = SHORT[path]
+        label = f"{short} {path}"
         figures[label] = (f"{total / 1000:.1f} KB of {budget / 1000:.0f} KB budget, {len(visit['requests'])} requests "
                           f"(bodies {body / 1000:.1f} KB + headers {headers / 1000:.1f} KB)")
         figures[f"  {short} by kind (KB)"] = ", ".join(
@@ -89,7 +93,7 @@ def run(quick: bool = False) -> dict:
             "requested_after_map_ready": after_ready, "larger_than_500_bytes_not_gzip": not_gzip,
             "ready_ms": round(ready_ms, 1), "outside_127_0_0_1": outside,
         }
-    figures["cross-check"] = "test-client gzip bodies = Chromium body bytes (both pages, to the byte)"
+    figures["cross-check"] = "test-client gzip bodies = Chromium body bytes (every page, to the byte)"
     figures["requests outside 127.0.0.1"] = "0"
     uncompressed = sorted({u for d in details.values() for u in d["larger_than_500_bytes_not_gzip"]})
     figures["gzip"] = "every response >= 500 B gzip" if not uncompressed else f"not gzip: {', '.join(uncompressed)}"
