@@ -290,6 +290,10 @@ def test_oembed_keeps_the_state_and_the_language_and_obeys_the_maximum_size(clie
     small = oembed(client, "http://localhost/", maxwidth=200, maxheight=100).get_json()
     assert (small["width"], small["height"]) == (200, 100)
     assert oembed(client, "http://localhost/").get_json()["title"] == "Kiezkarte: Quartiersmanagement in Berlin"
+    # the consumer's scheme (https behind a TLS proxy) is kept in the iframe and the provider URL
+    secure = oembed(client, f"https://localhost/gebiete/{AREA}").get_json()
+    assert iframe_of(secure["html"])["src"] == f"https://localhost/embed/gebiete/{AREA}"
+    assert secure["provider_url"] == "https://localhost/"
 
 
 @pytest.mark.parametrize("url", ["http://elsewhere.example/gebiete/beusselstrasse", "ftp://localhost/",

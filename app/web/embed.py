@@ -253,7 +253,7 @@ def oembed():
     target = resolve(url)
     if target is None:
         return _oembed_error(404, "no embeddable map for this URL")
-    kind, view_args, state_args = target
+    kind, view_args, state_args, origin = target
     lang = state_args.get("lang") if state_args.get("lang") in i18n.LOCALES else None
     try:
         with force_locale(lang or current_app.config["BABEL_DEFAULT_LOCALE"]):
@@ -264,9 +264,10 @@ def oembed():
     width = min(OEMBED_SIZE[0], maxwidth or OEMBED_SIZE[0])
     height = min(OEMBED_SIZE[1], maxheight or OEMBED_SIZE[1])
     query = readable(urlencode(list(state_args.items(multi=True))))
-    src = url_for(EMBED_PAGE[kind], **view_args, _external=True) + (f"?{query}" if query else "")
+    # The page's own origin (scheme and host as the consumer knows them, e.g. https behind a proxy)
+    src = origin + url_for(EMBED_PAGE[kind], **view_args) + (f"?{query}" if query else "")
     body = {"version": "1.0", "type": "rich", "title": title, "provider_name": "Kiezkarte",
-            "provider_url": url_for("pages.index", _external=True), "cache_age": 3600,
+            "provider_url": origin + url_for("pages.index"), "cache_age": 3600,
             "html": iframe_snippet(src, title, width, height), "width": width, "height": height}
     response = jsonify(body)
     response.cache_control.public = True
@@ -290,7 +291,8 @@ def _dimension(text) -> int | None:
 
 
 def resolve(url: str):
-    """A URL of this site -> (embed kind, its view args, the state args of its query); None if not embeddable."""
+    """A URL of this site -> (embed kind, its view args, the state args of its query, its origin); None if
+    this site cannot embed it."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or parts.netloc.lower() != request.host.lower():
         return None
@@ -322,7 +324,7 @@ def resolve(url: str):
             queries.planungsraum(store, view_args["plr_id"])
     except KiezkarteError:
         return None
-    return kind, view_args, state
+    return kind, view_args, state, f"{parts.scheme}://{parts.netloc}"
 
 
 def oembed_discovery_href() -> str | None:
