@@ -67,8 +67,10 @@ def planner_base_url(hostile_store, tmp_path):
     yield from _serve(app)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium for one test module (module scope: Playwright's sync API allows one running instance,
+    and other modules, e.g. tests/test_tiles.py, start their own once these are done)."""
     if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
         pytest.skip(f"no Chromium at {CHROMIUM} (./run.sh test installs Debian's chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
