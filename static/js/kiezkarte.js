@@ -193,7 +193,7 @@
   };
 
   KiezMap.prototype.setStatus = function (text) {
-    if (this.status) this.status.textContent = text || "";
+    if (this.status) this.status.textContent = text || this.hint || "";  // a hint stays until it is done
   };
 
   // Scrolling the page over the map never zooms it: the wheel zooms only once the map was
@@ -206,9 +206,11 @@
     map.on("blur", function () { map.scrollWheelZoom.disable(); });
     if (this.cfg.embed && L.Browser.mobile && map.dragging) {
       map.dragging.disable();
-      this.setStatus(this.cfg.text.map_hint_touch);
+      this.hint = this.cfg.text.map_hint_touch;
+      this.setStatus("");
       map.once("click focus", function () {
         map.dragging.enable();
+        self.hint = "";
         self.setStatus("");
       });
     }

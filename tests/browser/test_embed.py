@@ -408,3 +408,25 @@ def test_a_third_party_basemap_is_loaded_only_after_a_click(new_page, hostile_st
         full.locator("img.leaflet-tile-loaded").first.wait_for()
         assert full.locator(".tile-consent").count() == 0
         assert_local(full_rec, full)
+
+
+def test_on_a_phone_one_finger_scrolls_the_page_until_the_map_is_tapped(new_page, base_url, other_site):
+    ua = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+          "Chrome/126.0 Mobile Safari/537.36")
+    url = other_site.add("/phone.html", host_page("Kiezblatt", iframe(f"{base_url}/embed/gebiete/{AREA}", 320, "100%")
+                                                  + "<p style='height:1500px'>More text.</p>"))
+    page, rec = new_page(PHONE, user_agent=ua, is_mobile=True, has_touch=True)
+    page.goto(url)
+    frame = frame_map(page)
+    inner = embed_frame(page)
+    assert inner.evaluate("window.kiezkarte.map.dragging.enabled()") is False
+    assert "touch-action" not in (frame.locator(".leaflet-container").get_attribute("style") or "")
+    assert inner.evaluate("getComputedStyle(document.querySelector('.leaflet-container')).touchAction") != "none"
+    expect(frame.locator("#map-status")).to_contain_text("Tippen Sie auf die Karte")
+    box = frame.locator(".leaflet-container").bounding_box()
+    page.touchscreen.tap(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.4)
+    wait_until(page, lambda: inner.evaluate("window.kiezkarte.map.dragging.enabled()"))
+    expect(frame.locator("#map-status")).to_have_text("")
+    assert inner.evaluate("getComputedStyle(document.querySelector('.leaflet-container')).touchAction") == "none"
+    assert not rec.console_errors, rec.console_errors
+    assert_local(rec, page)
