@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from flask import redirect, request, url_for
+from flask import abort, redirect, request, url_for
 
 from .. import i18n, maps
 from ..project_filter import FUND_KEYS, HANDLUNGSFELD_KEYS, STATUSES, ProjectFilter
@@ -36,6 +36,15 @@ def request_filter(*, with_area: bool = True) -> ProjectFilter:
     if not with_area:
         args.pop("area", None)
     return ProjectFilter.from_args(args)
+
+
+def page_filter(*, with_area: bool = True) -> ProjectFilter:
+    """The filter of a page request; a filter not written canonically redirects (303) to its canonical URL."""
+    flt = request_filter(with_area=with_area)
+    redirect_to = canonical_redirect(flt)
+    if redirect_to is not None:
+        abort(redirect_to)
+    return flt
 
 
 def canonical_redirect(flt: ProjectFilter):

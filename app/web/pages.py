@@ -53,10 +53,7 @@ bp = Blueprint("pages", __name__)
 @bp.get("/")
 def index():
     store = get_store()
-    flt = filters.request_filter()
-    redirect_to = filters.canonical_redirect(flt)
-    if redirect_to:
-        return redirect_to
+    flt = filters.page_filter()
     areas = queries.areas(store)
     projects = [p for p, _ in queries.projects(store, flt)]
     total = store.scalar("SELECT count(*) FROM projects")
@@ -72,10 +69,7 @@ def index():
 @bp.get("/gebiete/<slug>")
 def area(slug):
     store = get_store()
-    flt = filters.request_filter(with_area=False)
-    redirect_to = filters.canonical_redirect(flt)
-    if redirect_to:
-        return redirect_to
+    flt = filters.page_filter(with_area=False)
     row, geom = queries.area_detail(store, slug)
     projects = [p for p, _ in queries.projects(store, flt, area_slug=slug)]
     total = store.scalar("SELECT count(*) FROM projects WHERE area_slug = ?", (slug,))
@@ -115,10 +109,7 @@ def search():
 def statistics():
     """Projects and known money of the filtered selection; projects laid over the burdens."""
     store = get_store()
-    flt = filters.request_filter()
-    redirect_to = filters.canonical_redirect(flt)
-    if redirect_to:
-        return redirect_to
+    flt = filters.page_filter()
     areas = queries.areas(store)
     area_row = next((a for a in areas if a["slug"] == flt.area), None) if flt.area else None
     if flt.area and area_row is None:

@@ -70,10 +70,7 @@ def sign_out():
 @auth.login_required
 def dashboard():
     store = get_store()
-    flt = filters.request_filter()
-    redirect_to = filters.canonical_redirect(flt)
-    if redirect_to:
-        return redirect_to
+    flt = filters.page_filter()
     areas = queries.areas(store)
     projects = [p for p, _ in queries.projects(store, flt)]
     from .pages import export_links
