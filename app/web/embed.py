@@ -101,7 +101,7 @@ def _render_embed(kind: str, key: str | None) -> tuple[str, str | None]:
     state = filters.map_state()
     flt = filters.request_filter(with_area=kind == "overview")
     full_path = url_for(FULL_PAGE[kind], **({"slug": key} if kind == "area" else {"plr_id": key} if kind == "kiez" else {}))
-    env = pages._map_env(embed=True, planner=False, tile_ask=tiles_need_asking(), full_url=full_path)
+    env = pages.map_env(embed=True, planner=False, tile_ask=tiles_need_asking(), full_url=full_path)
     area_row = None
     if kind == "overview":
         title = gettext("Quartiersmanagement in Berlin")
@@ -121,7 +121,7 @@ def _render_embed(kind: str, key: str | None) -> tuple[str, str | None]:
 
 
 def _embed_headers(response, script_hash: str | None) -> None:
-    response.headers["Content-Security-Policy"] = pages._csp(script_hash) + "; " + frame_ancestors()
+    response.headers["Content-Security-Policy"] = pages.csp(script_hash) + "; " + frame_ancestors()
     response.cache_control.public = True
     response.cache_control.max_age = EMBED_MAX_AGE
 

@@ -59,7 +59,7 @@ def index():
     total = store.scalar("SELECT count(*) FROM projects")
     state = filters.map_state()
     map_page = map_once(("overview", flt, state), lambda env: maps.overview_map(env, flt, state))
-    return _page("index.html", map_page=map_page, areas=areas,
+    return render_page("index.html", map_page=map_page, areas=areas,
                  exports=export_links(flt),
                  projects=projects, total=total, area_names={a["slug"]: a["short_name"] for a in areas},
                  form=filters.filter_form(flt, areas=areas, has_map=True), flt=flt,
@@ -75,7 +75,7 @@ def area(slug):
     total = store.scalar("SELECT count(*) FROM projects WHERE area_slug = ?", (slug,))
     state = filters.map_state()
     map_page = map_once(("area", slug, flt, state), lambda env: maps.area_map(env, row, geom, flt, state))
-    return _page("area.html", area=row, projects=projects, total=total, map_page=map_page, flt=flt,
+    return render_page("area.html", area=row, projects=projects, total=total, map_page=map_page, flt=flt,
                  exports=export_links(replace(flt, area=slug)),
                  name_note=i18n.area_name_note(row["name"], row["short_name"]),
                  form=filters.filter_form(flt, has_map=map_page is not None),
@@ -87,7 +87,7 @@ def kiez(plr_id):
     row, geom = queries.planungsraum(get_store(), plr_id)
     state = filters.map_state()
     map_page = map_once(("kiez", plr_id, state), lambda env: maps.kiez_map(env, row, geom, state))
-    return _page("kiez.html", plr=row, map_page=map_page,
+    return render_page("kiez.html", plr=row, map_page=map_page,
                  indicators=kiez_rows(row, row["berlin"]), residents_date=RESIDENTS_DATE)
 
 
@@ -96,13 +96,13 @@ def search():
     """Find my Kiez without JavaScript: an address -> its Kiez page, or suggestions."""
     address = request.args.get("address", "").strip()
     if not address:
-        return _page("search.html", value=request.args.get("prefill", "")[:MAX_QUERY], result=None)
+        return render_page("search.html", value=request.args.get("prefill", "")[:MAX_QUERY], result=None)
     if len(address) > MAX_QUERY:
         raise BadRequest(gettext("The address is too long (at most %(n)s characters).", n=MAX_QUERY))
     result = lookup.lookup_address(get_store(), address)
     if result["found"]:
         return redirect(i18n.url("pages.kiez", plr_id=result["planungsraum"]["plr_id"]), code=303)
-    return _page("search.html", value=address, result=result)
+    return render_page("search.html", value=address, result=result)
 
 
 @bp.get("/statistik")
@@ -116,7 +116,7 @@ def statistics():
         queries.area(store, flt.area)  # 404
     project_stats = stats.project_stats(store, flt)
     baufonds = replace(flt, fund=("baufonds",))
-    return _page("statistics.html", flt=flt, area=area_row, stats=project_stats,
+    return render_page("statistics.html", flt=flt, area=area_row, stats=project_stats,
                  tables=statistics_tables(project_stats), overlay=stats.burden_overlay(store, flt),
                  baufonds=stats.burden_overlay(store, baufonds), baufonds_args=baufonds.args(),
                  berlin_args=replace(flt, area=None).args(),
@@ -132,7 +132,7 @@ def compare():
         raise BadRequest(gettext("order must be asc or desc"))
     rows = stats.compare_areas(get_store(), sort, order == "desc")
     sort_args = {} if (sort, order) == ("name", "asc") else {"sort": sort, "order": order}
-    return _page("compare.html", rows=rows, columns=compare_columns(sort, order), sort=sort, order=order,
+    return render_page("compare.html", rows=rows, columns=compare_columns(sort, order), sort=sort, order=order,
                  csv_url=url_for("api.compare_csv", **sort_args),
                  attributions=catalog.attributions("qm_areas", "umweltgerechtigkeit", "einwohner", "gruenanlagen",
                                                    "projects"))
@@ -342,7 +342,7 @@ def map_once(key: tuple, build):
     to render one, so the pieces are kept (bounded, least recently used first out).
     """
     cache = current_app.extensions.setdefault("kiezkarte_map_pages", OrderedDict())
-    env = _map_env()
+    env = map_env()
     full_key = (request.script_root, env.lang, env.planner, env.tile_url, env.tile_attribution, *key)
     page = cache.get(full_key)
     if page is None:
@@ -354,7 +354,7 @@ def map_once(key: tuple, build):
     return page
 
 
-def _map_env(**overrides) -> maps.MapEnv:
+def map_env(**overrides) -> maps.MapEnv:
     """What maps need from the web layer; embeds pass ``embed=True, planner=False`` (they never read the session)."""
     values = {"static_url": asset_url, "api_url": lambda endpoint, **v: url_for(endpoint, **v),
               "page_url": i18n.url, "lang": i18n.current_lang(),
@@ -366,11 +366,11 @@ def _map_env(**overrides) -> maps.MapEnv:
     return maps.MapEnv(**values)
 
 
-def _page(template: str, status: int = 200, **context):
+def render_page(template: str, status: int = 200, **context):
     html = render_template(template, **context)
     response = current_app.make_response((html, status))
     map_page = context.get("map_page")
-    response.headers["Content-Security-Policy"] = _csp(map_page.script_hash if map_page else None)
+    response.headers["Content-Security-Policy"] = csp(map_page.script_hash if map_page else None)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     response.vary.add("Cookie")
@@ -381,7 +381,7 @@ def _page(template: str, status: int = 200, **context):
     return response
 
 
-def _csp(script_hash: str | None) -> str:
+def csp(script_hash: str | None) -> str:
     """Only our own files (and the map's one inline script, by hash); tiles only from TILE_URL's host."""
     img = ["'self'", "data:"]
     tile_url = current_app.config.get("TILE_URL") or ""
@@ -399,7 +399,7 @@ def _csp(script_hash: str | None) -> str:
 def render_error(status: int, message: str):
     titles = {404: gettext("Not found"), 400: gettext("Bad request"), 503: gettext("Not available"),
               401: gettext("Sign-in required"), 403: gettext("Not allowed"), 429: gettext("Too many attempts")}
-    return _page("error.html", status=status, code=status, message=message,
+    return render_page("error.html", status=status, code=status, message=message,
                  title=titles.get(status, gettext("Something went wrong")))
 
 

@@ -30,6 +30,7 @@ from ..project_filter import STATUSES, YEAR_RANGE
 from ..projects import FUNDS, HANDLUNGSFELDER
 from ..projects import status as derive_status
 from . import auth, filters, get_planner, get_store
+from .pages import export_links, map_env, render_page
 
 bp = Blueprint("planning", __name__)
 UPLOAD_DIR_KEY = "kiezkarte_upload_dir"
@@ -73,7 +74,6 @@ def dashboard():
     flt = filters.page_filter()
     areas = queries.areas(store)
     projects = [p for p, _ in queries.projects(store, flt)]
-    from .pages import export_links
     return _render("planning/dashboard.html", projects=projects, flt=flt, total=store.scalar("SELECT count(*) FROM projects"),
                    area_names={a["slug"]: a["short_name"] for a in areas}, exports=export_links(flt),
                    form=filters.filter_form(flt, areas=areas, keep=()))
@@ -346,7 +346,6 @@ def _field_message(key: str, reason: str) -> str:
 
 def _project_form(values: dict, *, project, errors=(), status: int = 200):
     """The create/edit form with its map; ``project`` is (row, point) when editing."""
-    from .pages import _map_env
     store = get_store()
     areas = sorted(queries.areas(store), key=lambda a: a["short_name"])
     point = current = None
@@ -363,7 +362,7 @@ def _project_form(values: dict, *, project, errors=(), status: int = 200):
         current = (round(lat, 6), round(lon, 6))
     slug = values.get("qm_area") or (project[0].get("area_slug") if project else None)
     area_geom = queries.area(store, slug)[1] if slug in {a["slug"] for a in areas} else None
-    map_page = maps.editor_map(_map_env(), point=point, current=current, area_slug=slug, area_geom=area_geom)
+    map_page = maps.editor_map(map_env(), point=point, current=current, area_slug=slug, area_geom=area_geom)
     fields = set((values.get("handlungsfeld") or "").split(";"))
     return _render("planning/project_form.html", status=status, map_page=map_page, values=values,
                    project=project[0] if project else None, areas=areas, errors=field_errors(list(errors)),
@@ -430,8 +429,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def _render(template: str, status: int = 200, **context):
-    from .pages import _page
-    response = _page(template, status=status, **context)
+    response = render_page(template, status=status, **context)
     response.cache_control.no_store = True
     response.cache_control.private = True
     return response

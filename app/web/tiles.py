@@ -18,6 +18,7 @@ from flask import Blueprint, Response, current_app, request, url_for
 from .. import catalog, i18n, tiles
 from ..errors import BadRequest, NotFound
 from ..store.big import open_big_layers
+from .pages import asset_url, render_page  # one page renderer (CSP, headers) for every HTML page
 
 bp = Blueprint("tiles", __name__)
 MVT = "application/vnd.mapbox-vector-tile"
@@ -167,7 +168,6 @@ TEXT = {
 
 @bp.get("/ebenen/<layer_id>")
 def layer_page(layer_id):
-    from .pages import _page, asset_url  # one page renderer (CSP, headers) for every HTML page
     meta, entry = _layer(layer_id)
     lang = i18n.current_lang()
     text = TEXT.get(lang, TEXT["de"])
@@ -183,7 +183,7 @@ def layer_page(layer_id):
         "fields": [f["name"] for f in meta["fields"]],
         "text": {"count": text["count"], "synthetic": SYNTHETIC_LABEL if entry.synthetic else ""},
     }
-    return _page("tiles/layer.html", layer=entry, meta=meta, text=text, config=config, lang=lang,
+    return render_page("tiles/layer.html", layer=entry, meta=meta, text=text, config=config, lang=lang,
                  title=entry.title if lang == "de" else entry.title_en, synthetic=entry.synthetic,
                  tilejson_url=url_for("tiles.tilejson", layer_id=layer_id),
                  assets={"leaflet_css": asset_url("vendor/leaflet-1.9.4/leaflet.css"),
