@@ -7,6 +7,7 @@ GeoPackage). Exported projects can be imported again unchanged.
 from __future__ import annotations
 
 import json
+import re
 import os
 import tempfile
 from dataclasses import dataclass
@@ -118,4 +119,5 @@ def _gpkg(frame, layer, attribution) -> bytes:
 
 
 def _filter_slug(flt: ProjectFilter) -> str:
-    return "-".join(f"{k}-{v}" for k, v in flt.args().items()).replace(",", "+")[:80]
+    text = "-".join(f"{k}-{v}" for k, v in flt.args().items()).replace(",", "+")
+    return re.sub(r"[^A-Za-z0-9_.+-]", "_", text)[:80]  # a file name for a header: no newlines, quotes or slashes

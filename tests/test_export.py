@@ -84,3 +84,11 @@ def test_export_then_import_gives_identical_features(stores, built, tmp_path, fm
         pd.testing.assert_frame_equal(frames[0], frames[1])
     else:
         assert again == body
+
+
+def test_the_download_name_of_a_filtered_export_is_a_safe_header(client):
+    r = client.get("/api/export/projects.csv", query_string={"q": 'a\r\nSet-Cookie: x=1"/../b'})
+    assert r.status_code == 200
+    disposition = r.headers["Content-Disposition"]
+    assert "\n" not in disposition and "/" not in disposition.split("filename=")[1].strip('"')
+    assert "Set-Cookie" not in r.headers
