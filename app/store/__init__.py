@@ -44,13 +44,13 @@ def open_store(url: str, planner_url: str | None = None) -> Store:
 def open_planner(store_url: str, planner_url: str | None = None) -> planner.PlannerStore:
     """The writable planner store, created and seeded from the built store when missing."""
     if backend(store_url) == "postgis":
-        from . import postgis
+        from . import postgis, postgis_planner
         where = postgis.planner_location(store_url, planner_url)
         try:
-            return postgis.PostGISPlanner(where.url)
+            return postgis_planner.PostGISPlanner(where.url)
         except NotFound:
             ensure_planner(store_url, where.url, open_store(store_url, where.url).read_layer("research_projects"))
-            return postgis.PostGISPlanner(where.url)
+            return postgis_planner.PostGISPlanner(where.url)
     path = _path(planner_url) if planner_url else planner.default_path(_path(store_url))
     if not os.path.exists(path):
         planner.ensure(path, open_store(store_url, path).read_layer("research_projects"))
@@ -60,8 +60,8 @@ def open_planner(store_url: str, planner_url: str | None = None) -> planner.Plan
 def ensure_planner(store_url: str, planner_url: str | None, research) -> int:
     """Create the planner store if missing and bring in the research projects; returns how many changed."""
     if backend(store_url) == "postgis":
-        from . import postgis
-        return postgis.ensure_planner(postgis.planner_location(store_url, planner_url).url, research)
+        from . import postgis, postgis_planner
+        return postgis_planner.ensure_planner(postgis.planner_location(store_url, planner_url).url, research)
     return planner.ensure(_path(planner_url) if planner_url else planner.default_path(_path(store_url)), research)
 
 

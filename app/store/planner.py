@@ -132,7 +132,7 @@ def _clean(row: dict) -> dict:
 class PlannerStore:
     """Writes to the planner GeoPackage. Reads go through the read store, which attaches it.
 
-    ``postgis.PostGISPlanner`` reuses every method but ``transaction`` and the geometry
+    ``postgis_planner.PostGISPlanner`` reuses every method but ``transaction`` and the geometry
     encoding: the SQL here is the app's dialect (``?`` placeholders), rows are read by name.
     """
 
