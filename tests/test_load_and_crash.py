@@ -194,3 +194,31 @@ def test_a_killed_build_leaves_the_old_store_and_can_be_rerun(built, tmp_path):
     assert list(tmp_path.glob(".store-*.tmp.gpkg*")) == []  # the killed builds' temporary files are gone
     assert integrity(target) == "ok"
     assert sqlite3.connect(target).execute("SELECT count(*) FROM planungsraeume").fetchone()[0] == 542
+
+
+def test_a_killed_layer_load_leaves_no_temporary_file_after_the_next_load(built, tmp_path):
+    store = tmp_path / "store.gpkg"
+    store.write_bytes(built[0].read_bytes())
+    points = tmp_path / "trees.gpkg"
+    env = {**os.environ, "KIEZKARTE_STORE": str(store), "KIEZKARTE_PLANNER_STORE": str(tmp_path / "p.gpkg")}
+    made = subprocess.run([sys.executable, "-m", "app.cli", "synthetic-trees", "--count", "150000", "-o", str(points)],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stderr[-2000:]
+    load = [sys.executable, "-m", "app.cli", "load-layer", "synthetic_trees", str(points)]
+    layers = tmp_path / "store-layers"
+    proc = subprocess.Popen(load, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(layers.glob(".*.tmp.gpkg")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    if proc.returncode != -signal.SIGKILL:
+        pytest.skip("the load finished before it could be killed")
+    assert not (layers / "synthetic_trees.gpkg").exists()  # nothing half-written took the layer's name
+    assert list(layers.glob(".*.tmp.gpkg*")), "the kill came before the temporary file was written"
+    rerun = subprocess.run(load, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert list(layers.glob(".*.tmp.gpkg*")) == []  # the killed load's temporary file is gone
+    con = sqlite3.connect(layers / "synthetic_trees.gpkg")
+    assert con.execute("SELECT count(*) FROM points").fetchone()[0] == 150_000
+    assert integrity(layers / "synthetic_trees.gpkg") == "ok"

@@ -26,6 +26,7 @@ import json
 import os
 import re
 import sqlite3
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,12 +89,16 @@ def write_big_layer(store_url: str, layer: BigLayer) -> str:
 # ---------------------------------------------------------------- GeoPackage: writing
 
 def write_geopackage_layer(folder: Path, layer: BigLayer) -> Path:
-    from .gpkg import _GDAL_WRITE, _attribute_columns, _write_attributes
+    """Write the layer to a temporary file beside its target, then rename it into place;
+    temporary files of loads that were killed are removed first, as a build does."""
+    from .gpkg import _GDAL_WRITE, _attribute_columns, _remove_orphans, _write_attributes
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{layer.id}.gpkg"
-    tmp = folder / f".{layer.id}-{os.getpid()}.tmp.gpkg"
-    for leftover in (tmp, Path(f"{tmp}-journal")):
-        leftover.unlink(missing_ok=True)
+    _remove_orphans(target)
+    fd, name = tempfile.mkstemp(prefix=f".{layer.id}-{os.getpid()}-", suffix=".tmp.gpkg", dir=folder)
+    os.close(fd)
+    tmp = Path(name)
+    tmp.unlink()
     try:
         pyogrio.set_gdal_config_options(_GDAL_WRITE)
         pyogrio.write_dataframe(layer.frame, tmp, layer="points", driver="GPKG", geometry_type="Point",
