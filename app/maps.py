@@ -11,7 +11,8 @@ the script needs. The script draws every layer and builds every popup from featu
 properties with DOM nodes and ``textContent`` — data never becomes HTML.
 
 The page's ``<head>`` asks for the layer data first (``<link rel="preload" as="fetch">``),
-so the data travels while the browser still loads Leaflet. The whole map state lives in the
+so the data travels while the browser still loads Leaflet; the project markers are fetched
+once the map is drawn. The whole map state lives in the
 URL (``MapState``: indicator, visible layers, centre and zoom, the selected feature, next to
 the project filter and the language), so the same URL gives the same map.
 
@@ -243,11 +244,12 @@ def _render(m: _Map, env: MapEnv, config: dict) -> MapPage:
 
 
 def _data_urls(config: dict) -> list[str]:
+    """The layers the map is drawn from (the project markers follow it and are not preloaded)."""
     layers = config["layers"]
     urls = [layers["planungsraeume"]["url"], layers["areas"]["url"]]
     if layers.get("bezirke"):
         urls.append(layers["bezirke"]["url"])
-    return urls + [p["url"] for p in layers["projects"]]
+    return urls
 
 
 def _new_map(label: str, *, bounds=None, view: MapView | None = None) -> _Map:

@@ -79,9 +79,9 @@ def test_an_embed_is_the_map_with_minimal_chrome(client):
     for absent in ("site-header", "<nav", "<form", "indicator-select", "data-layer-toggle", "data-embed-code",
                    "site-footer", "/planung/"):
         assert absent not in html, absent
-    # only what the map needs: the data (preloaded), one stylesheet, one script
+    # only what the map needs: the data it is drawn from (preloaded), one stylesheet, one script
     assert [u.split("?")[0] for u in page.loaded] == [
-        "data:,", "/api/planungsraeume", "/api/areas", "/api/bezirke", "/api/projects",
+        "data:,", "/api/planungsraeume", "/api/areas", "/api/bezirke",
         "/static/bundle/embed.css", "/static/bundle/map.js"]
     assert f"/api/planungsraeume?area={AREA}" in page.loaded
     assert len(page.inline_scripts) == 1 and "'sha256-" in csp(r)

@@ -257,9 +257,10 @@
     var self = this, L_ = this.cfg.layers;
     if (this.cfg.mode === "editor") return this.loadEditor();
     this.setStatus(this.cfg.text.loading);
-    // Every request starts now (the page's <head> preloads them); the map is ready once the
-    // Planungsräume and the areas are drawn. Project markers follow when they arrive.
-    var projects = Promise.all(L_.projects.map(function (p) { return fetchJSON(p.url); }));
+    // The base layers are on their way already (the page's <head> preloads them); the map is
+    // ready once the Planungsräume, the districts and the areas are drawn. The project markers
+    // are asked for only then: theirs is the server's slowest query, and it would hold the
+    // base layers up.
     var base = Promise.all([
       fetchJSON(L_.planungsraeume.url),
       fetchJSON(L_.areas.url),
@@ -274,8 +275,10 @@
       root.dataset.mapReady = "1";
       self.watch();
     });
-    var drawn = Promise.all([base, projects]).then(function (data) {
-      self.drawProjects(data[1]);
+    var drawn = base.then(function () {
+      return Promise.all(L_.projects.map(function (p) { return fetchJSON(p.url); }));
+    }).then(function (projects) {
+      self.drawProjects(projects);
       root.dataset.projects = self.projectQuery;
       return Promise.all([self.maybeLoadAll(), self.placesLoading]);
     }).then(function () {
