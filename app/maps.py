@@ -11,13 +11,10 @@ the script needs. The script draws every layer and builds every popup from featu
 properties with DOM nodes and ``textContent`` — data never becomes HTML.
 
 The page's ``<head>`` asks for the layer data first (``<link rel="preload" as="fetch">``),
-so the data travels while the browser still loads Leaflet; the map script is deferred (the
-page is parsed and shown meanwhile) and runs the map's inline script, which waits for it in
-``window.kiezkarteMaps``. The project markers are fetched once the map is drawn.
-
-The whole map state lives in the URL (``MapState``: indicator, visible layers, centre and
-zoom, the selected feature, next to the project filter and the language), so the same URL
-gives the same map.
+so the data travels while the browser still loads Leaflet; the project markers are fetched
+once the map is drawn. The whole map state lives in the
+URL (``MapState``: indicator, visible layers, centre and zoom, the selected feature, next to
+the project filter and the language), so the same URL gives the same map.
 
 What Leaflet does insert as HTML (attributions, the container's label) goes through
 ``escape`` here first; the config goes into the inline script as HTML-safe JSON.
@@ -188,7 +185,7 @@ class _Map(folium.Map):
             <div class="map" id={{ this.get_name()|tojson }} role="region" aria-label="{{ this.label_html }}"></div>
         {% endmacro %}
         {% macro script(this, kwargs) %}
-            var {{ this.get_name() }} = window.{{ this.get_name() }} = L.map({{ this.get_name()|tojson }}, {
+            var {{ this.get_name() }} = L.map({{ this.get_name()|tojson }}, {
                 center: {{ this.location|tojson }},
                 crs: L.CRS.{{ this.crs }},
                 ...{{ this.options|tojavascript }}
@@ -232,31 +229,18 @@ def _render(m: _Map, env: MapEnv, config: dict) -> MapPage:
     root = m.get_root()
     root.header._children.pop("meta_http", None)  # the page has its own <meta charset>
     root.render()
-    script = _queued(root.script.render())
-    # The data first (it is the slowest part); the inline script before the stylesheet (an
-    # inline script after a pending stylesheet would wait for it); the map script deferred, so
-    # the page is parsed and shown while it travels.
+    # The data first (it is the slowest part), then the one stylesheet and the one script.
     data = _data_urls(config)
     head = "".join(f'<link rel="preload" href="{escape(url)}" as="fetch" crossorigin>\n' for url in data)
-    head += f"<script>{script}</script>\n"
     head += f'<link rel="stylesheet" href="{escape(env.static_url(EMBED_CSS if env.embed else SITE_CSS))}">\n'
-    head += f'<script src="{escape(env.static_url(MAP_JS))}" defer fetchpriority="high"></script>\n'
+    head += f'<script src="{escape(env.static_url(MAP_JS))}"></script>\n'
     labels = layer_labels()
     return MapPage(head=Markup(head + root.header.render()), body=Markup(root.html.render()),
-                   script=Markup(script),
+                   script=Markup(root.script.render()),
                    indicators=tuple((i["id"], i["label"]) for i in config["indicators"]),
                    places=tuple(p["kind"] for p in config["places"]), indicator=config["indicator"],
                    layers=tuple((x, labels[x], x in config["visible"]) for x in config["toggles"]),
                    data_urls=tuple(data))
-
-
-def _queued(folium_script: str) -> str:
-    """The map's inline script (in <head>, allowed by its CSP hash): marks the page as having
-    JavaScript before it is first shown, and queues Folium's map code until the deferred map
-    script (Leaflet + kiezkarte.js) has run and calls it; the whole page is parsed by then."""
-    return ("\ndocument.documentElement.className = document.documentElement.className.replace(/\\bno-js\\b/, 'js');"
-            "\n(window.kiezkarteMaps = window.kiezkarteMaps || []).push(function () {"
-            f"{folium_script}}});\n")
 
 
 def _data_urls(config: dict) -> list[str]:

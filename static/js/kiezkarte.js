@@ -908,11 +908,4 @@
       return km.load();
     }
   };
-
-  // The page's inline script (app/maps.py) queued its map in window.kiezkarteMaps; this script
-  // is deferred, so it runs once the page is parsed and styled: start the queued maps now, and
-  // any queued later at once.
-  var queued = window.kiezkarteMaps || [];
-  window.kiezkarteMaps = { push: function (start) { start(); } };
-  queued.forEach(function (start) { start(); });
 })();
