@@ -12,9 +12,9 @@ properties with DOM nodes and ``textContent`` — data never becomes HTML.
 
 The page's ``<head>`` asks for the layer data first (``<link rel="preload" as="fetch">``),
 so the data travels while the browser still loads Leaflet; the project markers are fetched
-once the map is drawn. The whole map state lives in the
-URL (``MapState``: indicator, visible layers, centre and zoom, the selected feature, next to
-the project filter and the language), so the same URL gives the same map.
+once the map is drawn. The whole map state lives in the URL (``MapState``: indicator, visible
+layers, centre and zoom, the selected feature, next to the project filter and the language),
+so the same URL gives the same map.
 
 What Leaflet does insert as HTML (attributions, the container's label) goes through
 ``escape`` here first; the config goes into the inline script as HTML-safe JSON.
