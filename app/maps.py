@@ -11,9 +11,10 @@ the script needs. The script draws every layer and builds every popup from featu
 properties with DOM nodes and ``textContent`` — data never becomes HTML.
 
 The page's ``<head>`` asks for the layer data first (``<link rel="preload" as="fetch">``),
-so the data travels while the browser still loads Leaflet. The whole map state lives in the
-URL (``MapState``: indicator, visible layers, centre and zoom, the selected feature, next to
-the project filter and the language), so the same URL gives the same map.
+so the data travels while the browser still loads Leaflet; the project markers are fetched
+once the map is drawn. The whole map state lives in the URL (``MapState``: indicator, visible
+layers, centre and zoom, the selected feature, next to the project filter and the language),
+so the same URL gives the same map.
 
 What Leaflet does insert as HTML (attributions, the container's label) goes through
 ``escape`` here first; the config goes into the inline script as HTML-safe JSON.
@@ -243,11 +244,12 @@ def _render(m: _Map, env: MapEnv, config: dict) -> MapPage:
 
 
 def _data_urls(config: dict) -> list[str]:
+    """The layers the map is drawn from (the project markers follow it and are not preloaded)."""
     layers = config["layers"]
     urls = [layers["planungsraeume"]["url"], layers["areas"]["url"]]
     if layers.get("bezirke"):
         urls.append(layers["bezirke"]["url"])
-    return urls + [p["url"] for p in layers["projects"]]
+    return urls
 
 
 def _new_map(label: str, *, bounds=None, view: MapView | None = None) -> _Map:
@@ -286,13 +288,13 @@ def area_map(env: MapEnv, area: dict, geom, flt: ProjectFilter | None = None,
              state: MapState | None = None) -> MapPage | None:
     """The map of one QM area, fitted to it (or to the filter's map view); None when it has no boundary.
 
-    It fetches only the Planungsräume around the area (``/api/planungsraeume?area=``); the
-    script fetches the others when the map is moved beyond them.
+    It fetches only the Planungsräume around the area; the script fetches the others when the
+    map is moved beyond them.
     """
     if geom is None:
         return None
     flt, state = replace(flt or ProjectFilter(), area=None), state or MapState()  # the area is the projects' base
-    near = {"url": env.api_url("api.planungsraeume", area=area["slug"]), "box": nearby.around(geom)}
+    near = _near(env, geom)
     config = _config(env, mode="area", focus={"area": area["slug"]}, project_bases=[{"area": area["slug"]}],
                      flt=flt, state=state, places_bbox=lonlat_bbox(geom, PLACES_PADDING_M), near=near)
     label = gettext("Map of the QM area %(name)s", name=area["short_name"])
@@ -303,13 +305,19 @@ def area_map(env: MapEnv, area: dict, geom, flt: ProjectFilter | None = None,
 def kiez_map(env: MapEnv, plr: dict, geom, state: MapState | None = None) -> MapPage:
     state = state or MapState()
     slugs = [a["slug"] for a in plr.get("qm_areas") or []]
-    box = nearby.around(geom)
-    near = {"url": env.api_url("api.planungsraeume", bbox=",".join(f"{v:.4f}" for v in box)), "box": box}
+    near = _near(env, geom)
     config = _config(env, mode="kiez", focus={"plr": plr["plr_id"]}, project_bases=[{"area": s} for s in slugs],
                      state=state, places_bbox=lonlat_bbox(geom, PLACES_PADDING_M), near=near)
     label = gettext("Map of the Planungsraum %(name)s", name=plr["plr_name"])
     config["fit"] = _corners(lat_lon_bounds(geom))
     return _render(_new_map(label, bounds=lat_lon_bounds(geom), view=state.view), env, config)
+
+
+def _near(env: MapEnv, geom) -> dict:
+    """The Planungsräume around a place, by their box (``/api/planungsraeume?bbox=``): the same
+    features as ``?area=``, but answered from the cached layer without a query of the store."""
+    box = nearby.around(geom)
+    return {"url": env.api_url("api.planungsraeume", bbox=",".join(f"{v:.4f}" for v in box)), "box": box}
 
 
 def editor_map(env: MapEnv, *, point: tuple[float, float] | None = None, current: tuple[float, float] | None = None,

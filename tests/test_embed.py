@@ -79,11 +79,11 @@ def test_an_embed_is_the_map_with_minimal_chrome(client):
     for absent in ("site-header", "<nav", "<form", "indicator-select", "data-layer-toggle", "data-embed-code",
                    "site-footer", "/planung/"):
         assert absent not in html, absent
-    # only what the map needs: the data (preloaded), one stylesheet, one script
+    # only what the map needs: the data it is drawn from (preloaded), one stylesheet, one script
     assert [u.split("?")[0] for u in page.loaded] == [
-        "data:,", "/api/planungsraeume", "/api/areas", "/api/bezirke", "/api/projects",
+        "data:,", "/api/planungsraeume", "/api/areas", "/api/bezirke",
         "/static/bundle/embed.css", "/static/bundle/map.js"]
-    assert f"/api/planungsraeume?area={AREA}" in page.loaded
+    assert any(u.startswith("/api/planungsraeume?bbox=") for u in page.loaded)  # those around the area
     assert len(page.inline_scripts) == 1 and "'sha256-" in csp(r)
     assert "<script" not in html.replace("<script src=\"/static/bundle/map.js", "").replace("<script>", "", 1)
 
@@ -219,8 +219,10 @@ def test_planungsraeume_near_an_area(client, store):
     full_gz = len(client.get("/api/planungsraeume", headers=GZIP).get_data())
     near_gz = len(client.get(f"/api/planungsraeume?area={AREA}", headers=GZIP).get_data())
     assert near_gz < full_gz / 4
+    # the area's map asks for the same features by their box (answered without a store query)
     config = map_config(client.get(f"/gebiete/{AREA}").get_data(as_text=True))["layers"]["planungsraeume"]
-    assert config["url"] == f"/api/planungsraeume?area={AREA}" and config["full"] == "/api/planungsraeume"
+    assert config["url"].startswith("/api/planungsraeume?bbox=") and config["full"] == "/api/planungsraeume"
+    assert client.get(config["url"]).get_data() == client.get(f"/api/planungsraeume?area={AREA}").get_data()
     (south, west), (north, east) = config["bounds"]
     box = client.get(f"/api/planungsraeume?bbox={west},{south},{east},{north}")
     assert set(features(box)) == set(near)  # the box the map knows is the box the server used

@@ -299,9 +299,10 @@ def test_folium_defaults_are_replaced_not_mutated(client):
     assert any("cdn.jsdelivr.net" in url for _, url in folium.Map.default_js)  # folium's own list untouched
     html = client.get("/").get_data(as_text=True)
     page = parse(html)
-    # the layer data first (preloaded), then one stylesheet, one map script, one deferred script
+    # the layers the map is drawn from first (preloaded; the project markers come after the map),
+    # then one stylesheet, one map script, one deferred script
     assert [u.split("?")[0] for u in page.loaded] == [
-        "/api/planungsraeume", "/api/areas", "/api/bezirke", "/api/projects",
+        "/api/planungsraeume", "/api/areas", "/api/bezirke",
         "/static/bundle/site.css", "/static/bundle/map.js", "/static/bundle/site.js", "/static/favicon.svg"]
     assert '<link rel="preload" href="/api/planungsraeume" as="fetch" crossorigin>' in html
     assert '<script src="/static/bundle/site.js?v=' in html and "defer" in html.split("bundle/site.js")[1][:30]

@@ -287,6 +287,18 @@ def statistics_tables(project_stats: dict) -> list[dict]:
     return tables
 
 
+def year_span(start, end) -> str:
+    """'1999–2027', 'since 2019', 'until 2020' or 'years not known'. A function, not a Jinja
+    macro: the overview's tables show it in every row, and a macro call costs ten times more."""
+    if start and end:
+        return f"{int(start)}–{int(end)}"
+    if start:
+        return gettext("since %(year)s", year=int(start))
+    if end:
+        return gettext("until %(year)s", year=int(end))
+    return gettext("years not known")
+
+
 def export_links(flt: ProjectFilter) -> list[tuple[str, str]]:
     """(label, URL) of the exports of the filtered projects."""
     return [(label, url_for("api.export_layer", layer_id="projects", fmt=fmt, **flt.args()))
@@ -408,7 +420,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     errors.set_html_renderer(render_error)
     app.jinja_env.filters["safe_url"] = safe_url
-    app.jinja_env.globals.update(asset_url=asset_url, i18n=i18n)  # base.html works for every blueprint
+    app.jinja_env.globals.update(asset_url=asset_url, i18n=i18n, year_span=year_span)  # for every blueprint
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

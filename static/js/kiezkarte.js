@@ -142,6 +142,15 @@
     document.dispatchEvent(new CustomEvent("kiezkarte:state"));
   }
 
+  // L.geoJSON hands its options to every feature's layer: an "attribution" option would be added
+  // to the map's attribution control (which rewrites itself each time) once per feature, 542 times
+  // for Berlin's Planungsräume. The layer group names its source once instead.
+  function sourcedGeoJSON(data, attribution, options) {
+    var layer = L.geoJSON(data, options);
+    layer.getAttribution = function () { return attribution; };
+    return layer;
+  }
+
   // No extra headers: the request must match the page's <link rel="preload" as="fetch" crossorigin>.
   function fetchJSON(url) {
     return fetch(url, { credentials: "same-origin" }).then(function (r) {
@@ -248,9 +257,10 @@
     var self = this, L_ = this.cfg.layers;
     if (this.cfg.mode === "editor") return this.loadEditor();
     this.setStatus(this.cfg.text.loading);
-    // Every request starts now (the page's <head> preloads them); the map is ready once the
-    // Planungsräume and the areas are drawn. Project markers follow when they arrive.
-    var projects = Promise.all(L_.projects.map(function (p) { return fetchJSON(p.url); }));
+    // The base layers are on their way already (the page's <head> preloads them); the map is
+    // ready once the Planungsräume, the districts and the areas are drawn. The project markers
+    // are asked for only then: theirs is the server's slowest query, and it would hold the
+    // base layers up.
     var base = Promise.all([
       fetchJSON(L_.planungsraeume.url),
       fetchJSON(L_.areas.url),
@@ -265,8 +275,10 @@
       root.dataset.mapReady = "1";
       self.watch();
     });
-    var drawn = Promise.all([base, projects]).then(function (data) {
-      self.drawProjects(data[1]);
+    var drawn = base.then(function () {
+      return Promise.all(L_.projects.map(function (p) { return fetchJSON(p.url); }));
+    }).then(function (projects) {
+      self.drawProjects(projects);
       root.dataset.projects = self.projectQuery;
       return Promise.all([self.maybeLoadAll(), self.placesLoading]);
     }).then(function () {
@@ -461,8 +473,7 @@
 
   KiezMap.prototype.drawPlanungsraeume = function (data) {
     var self = this;
-    this.layers.planungsraeume = L.geoJSON(data, {
-      attribution: this.cfg.layers.planungsraeume.attribution,
+    this.layers.planungsraeume = sourcedGeoJSON(data, this.cfg.layers.planungsraeume.attribution, {
       style: function (f) { return self.plrStyle(f); },
       onEachFeature: function (f, layer) {
         layer.kkSel = "plr:" + f.properties.plr_id;
@@ -508,8 +519,7 @@
   // --- district outlines (context only, not clickable)
 
   KiezMap.prototype.drawBezirke = function (data) {
-    this.layers.bezirke = L.geoJSON(data, {
-      attribution: this.cfg.layers.bezirke.attribution,
+    this.layers.bezirke = sourcedGeoJSON(data, this.cfg.layers.bezirke.attribution, {
       interactive: false,
       style: { renderer: this.renderer, className: "bezirk-outline", color: COLOURS.bezirk, weight: 1.6,
                opacity: 0.9, fill: false }
@@ -541,8 +551,8 @@
     var drawn = data.features.filter(function (f) { return f.geometry; });
     ["active", "ended"].forEach(function (group) {
       var features = drawn.filter(function (f) { return (f.properties.status_group === "ended" ? "ended" : "active") === group; });
-      self.layers["areas-" + group] = L.geoJSON({ type: "FeatureCollection", features: features }, {
-        attribution: self.cfg.layers.areas.attribution,
+      self.layers["areas-" + group] = sourcedGeoJSON({ type: "FeatureCollection", features: features },
+                                                     self.cfg.layers.areas.attribution, {
         style: function (f) { return self.areaStyle(f); },
         onEachFeature: function (f, layer) {
           layer.kkSel = "area:" + f.properties.slug;
@@ -680,8 +690,7 @@
     }
     if (this.places[kind]) { this.places[kind].addTo(this.map); return Promise.resolve(); }
     return fetchJSON(spec.url).then(function (data) {
-      self.places[kind] = L.geoJSON(data, {
-        attribution: spec.attribution,
+      self.places[kind] = sourcedGeoJSON(data, spec.attribution, {
         pointToLayer: function (f, latlng) {
           return L.circleMarker(latlng, {
             renderer: self.renderer, className: "place-marker place--" + kind, radius: 7,
@@ -814,13 +823,13 @@
     this.setStatus(this.cfg.text.loading);
     return Promise.all([fetchJSON(L_.planungsraeume.url), fetchJSON(L_.areas.url),
                         L_.bezirke ? fetchJSON(L_.bezirke.url) : Promise.resolve(null)]).then(function (data) {
-      L.geoJSON(data[0], { attribution: L_.planungsraeume.attribution, interactive: false,
+      sourcedGeoJSON(data[0], L_.planungsraeume.attribution, { interactive: false,
         style: { renderer: self.renderer, className: "plr-outline", color: "#8a8a8a", weight: 0.6, fill: true,
                  fillColor: "#f7f7f2", fillOpacity: 0.6 } }).addTo(self.map);
       if (data[2]) self.drawBezirke(data[2]);
       self.areaLayers = {};
-      L.geoJSON({ type: "FeatureCollection", features: data[1].features.filter(function (f) { return f.geometry; }) }, {
-        attribution: L_.areas.attribution, interactive: false,
+      sourcedGeoJSON({ type: "FeatureCollection", features: data[1].features.filter(function (f) { return f.geometry; }) },
+                     L_.areas.attribution, { interactive: false,
         style: function (f) { return self.areaStyle(f); },
         onEachFeature: function (f, layer) { self.areaLayers[f.properties.slug] = layer; }
       }).addTo(self.map);
