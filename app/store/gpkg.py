@@ -2,15 +2,16 @@
 
 Writing goes to a temporary file next to the target and is renamed into place only
 when complete, so a failed build never leaves a half-written store. Reading uses
-plain ``sqlite3`` in read-only mode with one connection per thread: point look-ups
+plain ``sqlite3`` in read-only mode with connections pooled across threads: point look-ups
 use the GeoPackage R-tree spatial index, attribute look-ups ordinary indexes.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import sqlite3
 import tempfile
-import threading
 from pathlib import Path
 
 import geopandas as gpd
@@ -190,24 +191,43 @@ class GeoPackageStore(SQLReader):
         self.planner_path = str(planner_path) if planner_path else None
         if not os.path.exists(self.path):
             raise StoreMissing(f"no store at {self.path}: run `kiezkarte build` first")
-        self._local = threading.local()
+        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._pid = os.getpid()
 
     # -- plumbing
-    def _con(self) -> sqlite3.Connection:
-        con = getattr(self._local, "con", None)
-        if con is None:
-            con = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
-            con.row_factory = sqlite3.Row
-            if self.planner_path and os.path.exists(self.planner_path):
-                con.execute("ATTACH DATABASE ? AS planner", (f"file:{self.planner_path}",))
-            self._local.con = con
+    def _open(self) -> sqlite3.Connection:
+        con = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        con.row_factory = sqlite3.Row
+        if self.planner_path and os.path.exists(self.planner_path):
+            con.execute("ATTACH DATABASE ? AS planner", (f"file:{self.planner_path}",))
         return con
 
+    @contextlib.contextmanager
+    def _connection(self):
+        """A read connection for one call, taken from a pool shared by all threads.
+
+        Not one per thread: a server that starts a thread per request (werkzeug's) would open
+        a connection, attach the planner store and parse the schema anew for every request
+        (about 7 ms). Every call reads its rows to the end, so a connection is never shared
+        while in use; a forked child starts with an empty pool."""
+        if self._pid != os.getpid():
+            self._idle, self._pid = queue.SimpleQueue(), os.getpid()
+        try:
+            con = self._idle.get_nowait()
+        except queue.Empty:
+            con = self._open()
+        try:
+            yield con
+        finally:
+            self._idle.put(con)
+
     def query(self, sql: str, params=()) -> list[dict]:
-        return [dict(r) for r in self._con().execute(sql, params)]
+        with self._connection() as con:
+            return [dict(r) for r in con.execute(sql, params)]
 
     def scalar(self, sql: str, params=()):
-        row = self._con().execute(sql, params).fetchone()
+        with self._connection() as con:
+            row = con.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
     def version(self) -> tuple:
@@ -249,4 +269,5 @@ class GeoPackageStore(SQLReader):
         if where:
             sql += f' AND r.id IN (SELECT t.fid FROM "{table}" t WHERE {where})'
             args += list(params)
-        return [tuple(row) for row in self._con().execute(sql + " ORDER BY r.id", args)]
+        with self._connection() as con:
+            return [tuple(row) for row in con.execute(sql + " ORDER BY r.id", args)]
