@@ -61,6 +61,8 @@ def year(text, name, errors):
 def cost(text: str, errors):
     if not text:
         return None
+    if text.isascii() and text.isdigit():  # whole euros, as most files give them: no separators to read
+        return _cost_in_range(float(text), text, errors)
     t = text.replace("€", "").replace("EUR", "").replace(" ", "").replace("\u00a0", "")
     if re.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?|-?\d+,\d+", t):  # German: 1.234.567,89 or 1234,5
         t = t.replace(".", "").replace(",", ".")
@@ -71,6 +73,10 @@ def cost(text: str, errors):
     except ValueError:
         errors.append(("cost_eur", f"'{text}' is not an amount in EUR"))
         return None
+    return _cost_in_range(value, text, errors)
+
+
+def _cost_in_range(value: float, text: str, errors):
     if not 0 <= value <= MAX_COST_EUR:
         errors.append(("cost_eur", f"{text} is not between 0 and {MAX_COST_EUR:,.0f} EUR"))
         return None

@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import shapely
 
 from . import crs as crs_mod
@@ -149,19 +150,18 @@ def _first_covering(geoms: dict, points) -> list[str | None]:
     return found
 
 
-def _each(values, check, errors) -> list:
+def _each(values: list, check, errors) -> list:
     """``check(value, errs)`` once per distinct value; its errors go to every row holding the value."""
-    memo: dict = {}
-    out = []
-    for i, value in enumerate(values):
-        hit = memo.get(value)
-        if hit is None:
-            errs: list = []
-            hit = memo[value] = (check(value, errs), errs)
-        if hit[1]:
-            errors[i].extend(hit[1])
-        out.append(hit[0])
-    return out
+    codes, distinct = pd.factorize(np.array(values, dtype=object))
+    results, found = np.empty(len(distinct), dtype=object), []
+    for k, value in enumerate(distinct.tolist()):
+        errs: list = []
+        results[k] = check(value, errs)
+        found.append(errs)
+    bad = [k for k, errs in enumerate(found) if errs]
+    for i in np.flatnonzero(np.isin(codes, bad)).tolist() if bad else ():
+        errors[i].extend(found[codes[i]])
+    return results[codes].tolist()
 
 
 def _texts(column) -> list[str]:

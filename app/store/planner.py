@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import operator
 import os
 import sqlite3
 import struct
@@ -36,6 +37,9 @@ PROJECT_COLUMNS = (  # name, SQLite type
     ("origin", "TEXT"), ("updated_at", "TEXT"),
 )
 PROJECT_FIELDS = tuple(name for name, _ in PROJECT_COLUMNS)
+_fields = operator.itemgetter(*PROJECT_FIELDS)  # a project's values in column order
+_SNAPSHOT_FIELDS = tuple(k for k in PROJECT_FIELDS if k not in ("updated_at", "origin"))
+_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # one encoder: json.dumps makes one per call
 _IDS_PER_QUERY = 500  # ids bound in one SELECT ... IN (...)
 SAME_PLACE_M = 0.25  # 6 decimals of a degree are about 0.1 m: closer points are the same place
 
@@ -250,11 +254,11 @@ class PlannerStore:
         columns = ", ".join(f'"{k}"' for k in PROJECT_FIELDS)
         geometry_values = self.geometry_values([geom for _, geom in plan.inserts] + [geom for _, _, geom in plan.updates])
         con.executemany(f"INSERT INTO projects ({columns}, geom) VALUES ({', '.join('?' * len(PROJECT_FIELDS))}, "
-                        f"{self.GEOMETRY_SQL})", [[row[k] for k in PROJECT_FIELDS] + [blob] for (row, _), blob
+                        f"{self.GEOMETRY_SQL})", [(*_fields(row), blob) for (row, _), blob
                                                  in zip(plan.inserts, geometry_values)])
         assignments = ", ".join(f'"{k}" = ?' for k in PROJECT_FIELDS)
         con.executemany(f"UPDATE projects SET {assignments}, geom = {self.GEOMETRY_SQL} WHERE fid = ?",
-                        [[row[k] for k in PROJECT_FIELDS] + [blob, fid] for (fid, row, _), blob
+                        [(*_fields(row), blob, fid) for (fid, row, _), blob
                          in zip(plan.updates, geometry_values[len(plan.inserts):])])
 
     def _existing(self, con, ids: list[str]) -> dict:
@@ -326,7 +330,7 @@ class Plan:
 
 def _snapshot(row: dict, geom, wkt: str | None = None) -> dict:
     """What the audit log keeps of a project; ``wkt``: the geometry's, if known already."""
-    snap = {k: row.get(k) for k in PROJECT_FIELDS if k not in ("updated_at", "origin")}
+    snap = dict(zip(_SNAPSHOT_FIELDS, map(row.get, _SNAPSHOT_FIELDS)))
     snap["geometry"] = wkt if wkt is not None else (None if geom is None else geom.wkt)
     return snap
 
@@ -337,4 +341,4 @@ def _wkt(geoms: list) -> list:
 
 
 def _json(value) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return None if value is None else _JSON.encode(value)
