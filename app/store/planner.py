@@ -204,8 +204,8 @@ class PlannerStore:
             old = existing.get(row["id"])
             if old is None:
                 plan.inserts.append(({**row, "updated_at": at}, geom))
-                plan.audit.append((at, username, "create", row["id"], None,
-                                   _json(_snapshot(row, geom, next(after_wkt))), action_note))
+                plan.audit.append((at, username, "create", row["id"], None, _snapshot(row, geom, next(after_wkt)),
+                                   action_note))
                 plan.actions.append("created")
                 continue
             fid, old_row, old_geom = old
@@ -218,7 +218,7 @@ class PlannerStore:
                 plan.actions.append("unchanged")
                 continue
             plan.updates.append((fid, {**merged, "updated_at": at}, geom))
-            plan.audit.append((at, username, "update", row["id"], _json(before), _json(after), action_note))
+            plan.audit.append((at, username, "update", row["id"], before, after, action_note))
             plan.actions.append("updated")
         return plan
 
@@ -226,7 +226,8 @@ class PlannerStore:
         """Write a plan: the inserts, updates and audit entries, each as one batch."""
         self._write_projects(con, plan)
         con.executemany("INSERT INTO audit_log (at, username, action, project_id, before, after, note) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?)", plan.audit)
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [(*entry, _json(before), _json(after), note) for *entry, before, after, note in plan.audit])
 
     def _write_projects(self, con, plan: "Plan") -> None:
         """GeoPackage: GDAL's R-tree triggers would call back into Python for every row; they
@@ -321,7 +322,8 @@ class PlannerStore:
 @dataclass
 class Plan:
     """The writes of saving projects: (row, geometry) inserts, (fid, row, geometry) updates,
-    audit rows, and per project what happens (created|updated|unchanged)."""
+    audit entries (before and after as snapshots, JSON only when written), and per project
+    what happens (created|updated|unchanged)."""
     inserts: list = field(default_factory=list)
     updates: list = field(default_factory=list)
     audit: list = field(default_factory=list)
