@@ -9,6 +9,8 @@ unchanged row stays unchanged.
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,19 +78,34 @@ def import_projects(path, store, planner, *, username: str, dry_run: bool = Fals
     table, geoms, notes = read(path, name, given_crs, max_bytes)
     if len(table) > MAX_ROWS:
         raise SourceError(name, f"{len(table)} rows; at most {MAX_ROWS} in one import")
-    reports, rows, points = prepare_rows(Context(store), table, geoms, given_crs,
-                                         from_vector=path.suffix.lower() in VECTOR_SUFFIXES)
-    report = ImportReport(name, reports, dry_run, notes=notes)
-    if report.errors:
-        return report
-    with planner.transaction() as con:  # a dry run plans the same writes and leaves them undone
-        plan = planner.plan(con, username, rows, points, action_note=f"import {name}")
-        if not dry_run:
-            planner.apply(con, plan)
+    with _collector_paused():
+        reports, rows, points = prepare_rows(Context(store), table, geoms, given_crs,
+                                             from_vector=path.suffix.lower() in VECTOR_SUFFIXES)
+        report = ImportReport(name, reports, dry_run, notes=notes)
+        if report.errors:
+            return report
+        with planner.transaction() as con:  # a dry run plans the same writes and leaves them undone
+            plan = planner.plan(con, username, rows, points, action_note=f"import {name}")
+            if not dry_run:
+                planner.apply(con, plan)
     for rep, action in zip(reports, plan.actions):
         rep.action = _ACTIONS[action]
     report.committed = not dry_run
     return report
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """No cyclic garbage collection while an import runs: it makes some 100,000 small lists,
+    tuples and dicts that all live until it ends, which the collector would walk again and
+    again (a third of a dry run's time) without finding garbage. It runs again afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _crs(text: str) -> CRS:

@@ -50,8 +50,8 @@ STAGES = {  # (file suffix, function) -> stage of import_projects (disjoint, so 
     ("app/import_read.py", "read"): "read and parse the file",
     ("app/import_rows.py", "__init__"): "load context (QM areas)",
     ("app/import_rows.py", "prepare_rows"): "validate and locate rows (with the address look-up)",
-    ("app/store/planner.py", "plan"): "plan: existing ids, snapshots, audit JSON",
-    ("app/store/planner.py", "apply"): "write rows, R-tree, audit log",
+    ("app/store/planner.py", "plan"): "plan: existing ids, snapshots",
+    ("app/store/planner.py", "apply"): "write rows, R-tree, audit log (JSON)",
 }
 
 
