@@ -121,3 +121,36 @@ def test_a_single_edit_after_an_import_keeps_the_index(gpkg_stores, plr_points, 
     assert_sound_geopackage(planner.path)
     row = store.rows("projects", "id = 'bulk-0'")[0]
     assert row["plr_id"] == plr_points.index[-1]
+
+
+@pytest.mark.parametrize("backend", ["gpkg", "postgis"], indirect=True)
+def test_research_seed_adds_refreshes_and_keeps_planners_edits(store_url, planner_url, backend, tmp_path):
+    """The research projects come in as one batch too: a second seed changes nothing, a changed
+    research project follows the research table unless a planner edited it, a new one is added."""
+    from app.store import ensure_planner
+    planner = open_planner(store_url, planner_url)
+    store = open_store(store_url, planner.path)
+    research = store.read_layer("research_projects")
+    assert store.scalar("SELECT count(*) FROM projects WHERE origin = 'research'") == len(research)
+    audit_before = store.scalar("SELECT count(*) FROM audit_log")
+    assert ensure_planner(store_url, planner_url, research) == 0
+    assert store.scalar("SELECT count(*) FROM audit_log") == audit_before
+
+    placed = research[research.geometry.notna()]
+    edited_id, followed_id = placed["id"].iloc[0], placed["id"].iloc[1]
+    report, values, geom = prepare_one(store, {"id": edited_id, "title": "Von Anna umbenannt", "fund": "Baufonds",
+                                               "qm_area": placed["area_slug"].iloc[0]})
+    with planner.transaction() as con:
+        planner.save(con, "anna", values, geom)
+    changed = research.copy()
+    changed.loc[changed["id"].isin([edited_id, followed_id]), "title"] = "Neuer Titel der Recherche"
+    extra = changed[changed["id"] == followed_id].copy()
+    extra["id"] = "research-new-1"
+    changed = pd.concat([changed, extra], ignore_index=True).set_geometry("geometry")
+    assert ensure_planner(store_url, planner_url, changed) == 2
+    titles = {r["id"]: r["title"] for r in store.rows("projects", "id IN (?, ?, ?)",
+                                                      (edited_id, followed_id, "research-new-1"))}
+    assert titles == {edited_id: "Von Anna umbenannt", followed_id: "Neuer Titel der Recherche",
+                      "research-new-1": "Neuer Titel der Recherche"}
+    if backend == "gpkg":
+        assert_sound_geopackage(planner.path)

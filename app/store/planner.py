@@ -76,25 +76,19 @@ def ensure(path, research: gpd.GeoDataFrame) -> int:
 
 def seed(store: "PlannerStore", research: gpd.GeoDataFrame) -> int:
     """Bring the research projects into an existing planner store (either backend); see ``ensure``."""
-    changed = 0
     with store.transaction() as con:
-        present = {r["id"] for r in con.execute("SELECT id FROM projects")}
         touched = {r["project_id"] for r in con.execute(
             "SELECT DISTINCT project_id FROM audit_log WHERE username != 'system'")}
-        for row, geom in zip(research.drop(columns="geometry").to_dict("records"), research.geometry):
-            row = {**_clean(row), "origin": "research", "updated_at": None}
-            if row["id"] in touched:
-                continue
-            if row["id"] not in present:
-                store._insert(con, row, geom)
-                changed += 1
-            elif _snapshot(*store.project(con, row["id"])) != _snapshot(row, geom):
-                con.execute("DELETE FROM projects WHERE id = ?", (row["id"],))
-                store._insert(con, row, geom)
-                changed += 1
-        if changed:
-            store._audit(con, "system", "seed", None, None, None, f"{changed} research projects from qm_projects.csv")
-    return changed
+        rows = [{**_clean(row), "origin": "research", "updated_at": None}
+                for row in research.drop(columns="geometry").to_dict("records")]
+        existing = store._existing(con, [row["id"] for row in rows])
+        fresh = [(row, geom) for row, geom in zip(rows, research.geometry) if row["id"] not in touched and (
+            row["id"] not in existing or _snapshot(*existing[row["id"]][1:]) != _snapshot(row, geom))]
+        con.executemany("DELETE FROM projects WHERE id = ?", [(row["id"],) for row, _ in fresh if row["id"] in existing])
+        store._write_projects(con, Plan(inserts=fresh))
+        if fresh:
+            store._audit(con, "system", "seed", None, None, None, f"{len(fresh)} research projects from qm_projects.csv")
+    return len(fresh)
 
 
 def _create(path, empty_projects: gpd.GeoDataFrame) -> None:
@@ -280,11 +274,6 @@ class PlannerStore:
             raise NotFound(f"no project '{project_id}'")
         con.execute("DELETE FROM projects WHERE id = ?", (project_id,))
         self._audit(con, username, "delete", project_id, _snapshot(*existing), None, None)
-
-    def _insert(self, con, row: dict, geom) -> None:
-        columns = ", ".join(f'"{k}"' for k in PROJECT_FIELDS)
-        con.execute(f"INSERT INTO projects ({columns}, geom) VALUES ({', '.join('?' * len(PROJECT_FIELDS))}, "
-                    f"{self.GEOMETRY_SQL})", [row.get(k) for k in PROJECT_FIELDS] + [self.geometry_value(geom)])
 
     def geometry_value(self, geom):
         return geometry.encode(geom)
