@@ -122,41 +122,59 @@ def lonlat(lon_text, lat_text, errors) -> tuple[float, float] | None:
     return lon, lat
 
 
-def point_from_xy(x_text, y_text, given_crs, errors):
+def xy(x_text, y_text, errors) -> tuple[float, float] | None:
+    """Projected coordinates as numbers (their CRS is found for all rows at once: ``to_store_points``)."""
     x, y = number(x_text, "x", errors), number(y_text, "y", errors)
-    if x is None or y is None:
-        return None
-    return _to_store_point(shapely.Point(x, y), given_crs, "x", errors)
+    return None if x is None or y is None else (x, y)
 
 
-def point_from_wkt(text, given_crs, errors):
+def wkt_xy(text, errors) -> tuple[float, float] | None:
     try:
         geom = shapely.from_wkt(text)
     except shapely.errors.GEOSException:
         errors.append(("wkt", "not valid WKT"))
         return None
     point = point_from_geometry(geom, errors, field_name="wkt")
-    return None if point is None else _to_store_point(point, given_crs, "wkt", errors)
+    return None if point is None else (point.x, point.y)
 
 
-def _to_store_point(point, given_crs, field_name, errors):
-    """Coordinates in the given CRS, or the CRS (EPSG:25833 first) that puts them in Berlin."""
-    bounds = (point.x, point.y, point.x, point.y)
-    if given_crs is not None:
-        if not crs_mod.bounds_in_berlin(bounds, given_crs):
-            errors.append((field_name, f"({point.x}, {point.y}) lies outside Berlin in {given_crs.to_string()}"))
-            return None
-        source = given_crs
-    else:
-        fitting = [e for e in crs_mod.CANDIDATE_EPSG if crs_mod.bounds_in_berlin(bounds, e)]
-        if not fitting:
-            errors.append((field_name, f"({point.x}, {point.y}) lies outside Berlin in every CRS tried; give --crs"))
-            return None
-        source = CRS.from_epsg(fitting[0])
-    if source.equals(crs_mod.STORE_CRS):
-        return point
-    x, y = Transformer.from_crs(source, crs_mod.STORE_CRS, always_xy=True).transform(point.x, point.y)
-    return shapely.Point(x, y)
+def to_store_points(coords: list, field_names: list, given_crs, errors: list) -> list:
+    """Points in EPSG:25833 from coordinates in the given CRS, or else each in the first CRS
+    (EPSG:25833 first) that puts it in Berlin; None, with the reason in ``errors[i]``, for a
+    point outside Berlin. One transformer per CRS for all points."""
+    xs, ys = np.array(coords, dtype=float).reshape(-1, 2).T
+    candidates = [given_crs] if given_crs is not None else [CRS.from_epsg(e) for e in crs_mod.CANDIDATE_EPSG]
+    source = np.full(len(xs), -1)
+    for k, candidate in enumerate(candidates):
+        open_rows = np.flatnonzero(source < 0)
+        source[open_rows[_in_berlin(xs[open_rows], ys[open_rows], candidate)]] = k
+    out: list = [None] * len(xs)
+    for k, candidate in enumerate(candidates):
+        rows = np.flatnonzero(source == k)
+        px, py = xs[rows], ys[rows]
+        if len(rows) and not candidate.equals(crs_mod.STORE_CRS):
+            px, py = Transformer.from_crs(candidate, crs_mod.STORE_CRS, always_xy=True).transform(px, py)
+        for i, point in zip(rows.tolist(), shapely.points(px, py).tolist() if len(rows) else ()):
+            out[i] = point
+    where = f"in {given_crs.to_string()}" if given_crs is not None else "in every CRS tried; give --crs"
+    for i in np.flatnonzero(source < 0).tolist():
+        errors[i].append((field_names[i], f"({float(xs[i])}, {float(ys[i])}) lies outside Berlin {where}"))
+    return out
+
+
+def _in_berlin(xs: np.ndarray, ys: np.ndarray, crs) -> np.ndarray:
+    """Per point: inside Berlin's extent when read in ``crs`` (``crs.bounds_in_berlin`` of a point)."""
+    if not len(xs):
+        return np.zeros(0, dtype=bool)
+    try:
+        lon, lat = Transformer.from_crs(crs, crs_mod.WEB_CRS, always_xy=True).transform(xs, ys, errcheck=False)
+    except Exception:  # pyproj raises several kinds for CRSs it cannot go from
+        return np.zeros(len(xs), dtype=bool)
+    lon, lat = np.asarray(lon), np.asarray(lat)
+    west, south, east, north = crs_mod.BERLIN_LONLAT
+    with np.errstate(invalid="ignore"):
+        return (np.isfinite(xs) & np.isfinite(ys) & np.isfinite(lon) & np.isfinite(lat)
+                & (west <= lon) & (lon <= east) & (south <= lat) & (lat <= north))
 
 
 def point_from_geometry(geom, errors, field_name="geometry"):

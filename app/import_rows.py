@@ -261,7 +261,7 @@ def _locate(context: Context, texts: dict, geoms, given_crs, area_slug, errors):
     lon, lat, x, y = (texts.get(k, absent) for k in ("lon", "lat", "x", "y"))
     wkt = texts.get("wkt", [""] * n)
     point, precision, located_by, plr = [None] * n, [None] * n, [""] * n, [None] * n
-    lonlat_rows, lonlats = [], []
+    lonlat_rows, lonlats, projected_rows, projected, projected_field = [], [], [], [], []
     for i in range(n):
         if geoms[i] is not None:
             point[i] = checks.point_from_geometry(geoms[i], errors[i])
@@ -270,14 +270,20 @@ def _locate(context: Context, texts: dict, geoms, given_crs, area_slug, errors):
             if found is not None:
                 lonlat_rows.append(i)
                 lonlats.append(found)
-        elif x[i] or y[i]:
-            point[i] = checks.point_from_xy(x[i], y[i], given_crs, errors[i])
-        elif wkt[i]:
-            point[i] = checks.point_from_wkt(wkt[i], given_crs, errors[i])
+        elif x[i] or y[i] or wkt[i]:
+            found = checks.xy(x[i], y[i], errors[i]) if x[i] or y[i] else checks.wkt_xy(wkt[i], errors[i])
+            if found is not None:
+                projected_rows.append(i)
+                projected.append(found)
+                projected_field.append("x" if x[i] or y[i] else "wkt")
     if lonlats:
         lons, lats = np.array(lonlats, dtype=float).T
         xs, ys = crs_mod.web_to_store_transformer().transform(lons, lats)
         for i, p in zip(lonlat_rows, shapely.points(xs, ys).tolist()):
+            point[i] = p
+    if projected:
+        for i, p in zip(projected_rows, checks.to_store_points(projected, projected_field, given_crs,
+                                                                [errors[i] for i in projected_rows])):
             point[i] = p
     with_point = [i for i in range(n) if point[i] is not None]
     for i, plr_id in zip(with_point, context.plr_at([point[i] for i in with_point])):

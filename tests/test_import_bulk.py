@@ -154,3 +154,28 @@ def test_research_seed_adds_refreshes_and_keeps_planners_edits(store_url, planne
                       "research-new-1": "Neuer Titel der Recherche"}
     if backend == "gpkg":
         assert_sound_geopackage(planner.path)
+
+
+def test_projected_coordinates_in_several_crs_in_one_file(gpkg_stores, tmp_path):
+    """Each row's x/y (or WKT) is read in the first CRS that puts it in Berlin, EPSG:25833 first;
+    a row that fits none is named with its field."""
+    from pyproj import Transformer
+    store, planner = gpkg_stores
+    plr = gpd.read_file(RAW_DIR / "lor2021_planungsraeume" / "lor_planungsraeume_2021.shp").set_index("PLR_ID")
+    targets = {"01200517": 25833, "08100415": 4326, "03601139": 3857, "09502042": 25832}
+    rows = []
+    for plr_id, epsg in targets.items():
+        p = plr.loc[plr_id].geometry.representative_point()
+        x, y = Transformer.from_crs(25833, epsg, always_xy=True).transform(p.x, p.y)
+        rows.append({"id": f"crs-{epsg}", "title": f"In EPSG:{epsg}", "x": x, "y": y})
+    rows.append({"id": "crs-wkt", "title": "WKT", "wkt": plr.loc["01200517"].geometry.representative_point().wkt})
+    pd.DataFrame(rows).to_csv(tmp_path / "xy.csv", index=False)
+    report = import_projects(tmp_path / "xy.csv", store, planner, username="t")
+    assert report.committed, report.as_text()
+    got = {r["id"]: r["plr_id"] for r in store.rows("projects", "id LIKE 'crs-%'")}
+    assert got == {**{f"crs-{epsg}": plr_id for plr_id, epsg in targets.items()}, "crs-wkt": "01200517"}
+
+    rows.append({"id": "crs-nowhere", "title": "Nirgends", "x": 1.0, "y": 2.0})
+    pd.DataFrame(rows).to_csv(tmp_path / "xy.csv", index=False)
+    report = import_projects(tmp_path / "xy.csv", store, planner, username="t")
+    assert report.errors == [(7, "x", "(1.0, 2.0) lies outside Berlin in every CRS tried; give --crs")]
