@@ -59,12 +59,16 @@ class Context:
         self.area_geom = {row["slug"]: geom for row, geom in areas}
 
     @functools.cached_property
-    def _places(self) -> tuple[list, np.ndarray]:
-        """Kitas, schools, youth centres and green spaces, with their name keys (loaded when a row names a place)."""
+    def _places(self) -> tuple[list, dict]:
+        """Kitas, schools, youth centres and green spaces, and {name key: their positions} (loaded
+        when a row names a place)."""
         places = [({"kind": r["kind"], "name": r["name"]}, decode_geometry(r["geom"])) for r in self.store.query(
             "SELECT kind, name, geom FROM places WHERE kind IN ('kita', 'school', 'youth_centre', 'green_space') "
             "ORDER BY fid")]
-        return places, np.array([name_key(r["name"]) for r, _ in places])
+        by_key = defaultdict(list)
+        for i, (row, _) in enumerate(places):
+            by_key[name_key(row["name"])].append(i)
+        return places, by_key
 
     @functools.cached_property
     def _planungsraeume(self) -> dict:
@@ -105,8 +109,8 @@ class Context:
         if not place:
             return None
         keys = [k for k in {name_key(place), name_key(short_name(place))} if k]
-        places, place_keys = self._places
-        hits = [places[i] for i in np.flatnonzero(np.isin(place_keys, keys))]
+        places, by_key = self._places
+        hits = [places[i] for i in sorted({i for k in keys for i in by_key.get(k, ())})]
         area_geom = self.area_geom.get(area_slug) if area_slug else None
         if area_geom is not None:
             hits = [h for h in hits if h[1].distance(area_geom) <= FACILITY_RADIUS_M]

@@ -179,3 +179,25 @@ def test_projected_coordinates_in_several_crs_in_one_file(gpkg_stores, tmp_path)
     pd.DataFrame(rows).to_csv(tmp_path / "xy.csv", index=False)
     report = import_projects(tmp_path / "xy.csv", store, planner, username="t")
     assert report.errors == [(7, "x", "(1.0, 2.0) lies outside Berlin in every CRS tried; give --crs")]
+
+
+def test_projects_placed_by_facility_name(gpkg_stores, tmp_path):
+    """A place named once (a real school, kita, youth centre or green space of the store) places the
+    project there; a name several places share places nothing by itself."""
+    from app.names import name_key
+    store, planner = gpkg_stores
+    places = store.features("places", "kind IN ('kita', 'school', 'youth_centre', 'green_space')")
+    counts = pd.Series([name_key(r["name"]) for r, _ in places]).value_counts()
+    unique = [(r, g) for r, g in places if counts[name_key(r["name"])] == 1 and g is not None][:3]
+    shared = next(r["name"] for r, _ in places if counts[name_key(r["name"])] > 1 and name_key(r["name"]))
+    rows = [{"id": f"fac-{i}", "title": f"An einer Einrichtung {i}", "place": r["name"]} for i, (r, _) in enumerate(unique)]
+    rows.append({"id": "fac-shared", "title": "Mehrdeutig", "place": shared})
+    pd.DataFrame(rows).to_csv(tmp_path / "fac.csv", index=False)
+    report = import_projects(tmp_path / "fac.csv", store, planner, username="t")
+    assert report.committed, report.as_text()
+    assert [r.location_precision for r in report.rows] == ["facility"] * len(unique) + ["none"]
+    with planner.transaction() as con:
+        for i, (row, geom) in enumerate(unique):
+            stored, point = planner.project(con, f"fac-{i}")
+            assert point.equals(geom) and stored["located_by"] == f"{row['kind']}: {row['name']}"
+            assert stored["plr_id"] == store.ids_at("planungsraeume", "plr_id", geom.x, geom.y)[0]
