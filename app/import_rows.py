@@ -28,7 +28,7 @@ from .store.planner import PROJECT_FIELDS
 MAX_TEXT = 500
 STATED_PRECISIONS = ("exact", "facility", "planungsraum", "area")
 PLR_PRECISE = ("exact", "facility", "planungsraum")  # precise enough to name the Planungsraum
-ADDRESS_PAIRS_PER_QUERY = 2_000  # (street, number) pairs: 4,000 bound values, well below every limit
+ADDRESS_PAIRS_PER_QUERY = 2_000  # (street, number) pairs: 6,000 bound values, well below every limit
 
 
 @dataclass
@@ -124,12 +124,12 @@ class Context:
         for start in range(0, len(pairs), ADDRESS_PAIRS_PER_QUERY):  # sorted: neighbours in the index
             chunk = pairs[start:start + ADDRESS_PAIRS_PER_QUERY]
             rows = self.store.query(
-                f"WITH wanted (street_key, hnr) AS (VALUES {', '.join(['(?, ?)'] * len(chunk))}) "
-                "SELECT a.street_key, a.hnr, a.hnr_suffix, a.plz, a.plr_id FROM wanted w JOIN addresses a "
+                f"WITH wanted (k, street_key, hnr) AS (VALUES {', '.join(['(?, ?, ?)'] * len(chunk))}) "
+                "SELECT w.k, a.hnr_suffix, a.plz, a.plr_id FROM wanted w JOIN addresses a "
                 "ON a.street_key = w.street_key AND a.hnr = w.hnr ORDER BY a.hnr_suffix, a.fid",
-                [value for pair in chunk for value in pair])
+                [value for k, pair in enumerate(chunk, start) for value in (k, *pair)])
             for r in rows:
-                found[(r["street_key"], r["hnr"])].append(r)
+                found[pairs[r["k"]]].append(r)
         out = {}
         for text, p in parsed.items():
             if p is None:
@@ -202,8 +202,9 @@ def prepare_rows(context: Context, table, geoms, given_crs, *, from_vector: bool
     for i in (i for i, t in enumerate(title) if not t):
         errors[i].append(("title", "missing"))
     for key, values in texts.items():
-        for i in (i for i, v in enumerate(values) if len(v) > MAX_TEXT):
-            errors[i].append((key, f"longer than {MAX_TEXT} characters"))
+        if max(map(len, values), default=0) > MAX_TEXT:
+            for i in (i for i, v in enumerate(values) if len(v) > MAX_TEXT):
+                errors[i].append((key, f"longer than {MAX_TEXT} characters"))
     funds = _each(col("fund", blank), checks.fund, errors)
     handlungsfelder = _each(col("handlungsfeld", blank), checks.handlungsfelder, errors)
     inferred = _each(col("handlungsfeld_inferred", blank),
