@@ -154,8 +154,9 @@ def _first_covering(geoms: dict, points) -> list[str | None]:
     return found
 
 
-def _each(values: list, check, errors) -> list:
-    """``check(value, errs)`` once per distinct value; its errors go to every row holding the value."""
+def _each(values: list[str], check, errors) -> list:
+    """``check(value, errs)`` once per distinct text (cells are texts, '' when empty: factorize
+    would set None aside); its errors go to every row holding the value."""
     codes, distinct = pd.factorize(np.array(values, dtype=object))
     results, found = np.empty(len(distinct), dtype=object), []
     for k, value in enumerate(distinct.tolist()):
