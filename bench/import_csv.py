@@ -25,8 +25,8 @@ created, no errors, committed (resp. not).
 
 Ratio = the slower of dry run and commit / read; target <= 5 (issue 4). Where the time
 goes: one more committed import under cProfile: the time in its stages (reading the
-file, loading the context, validating and locating the rows, writing) and the functions
-with the most own time.
+file, loading the context, validating and locating the rows, planning and applying the
+writes) and the functions with the most own time.
 """
 from __future__ import annotations
 
@@ -46,11 +46,12 @@ TARGET = 5.0
 SEED = 20_241_126
 ROWS, ROWS_QUICK = 10_000, 2_000
 ROUNDS, ROUNDS_QUICK = 3, 1
-STAGES = {  # (file suffix, function) -> stage of import_projects
-    ("app/importer.py", "_read"): "read and parse the file",
-    ("app/importer.py", "__init__"): "load context (areas, places)",
-    ("app/importer.py", "prepare"): "validate and locate rows",
-    ("app/store/planner.py", "save"): "write rows + audit log",
+STAGES = {  # (file suffix, function) -> stage of import_projects (disjoint, so they add up)
+    ("app/import_read.py", "read"): "read and parse the file",
+    ("app/import_rows.py", "__init__"): "load context (QM areas)",
+    ("app/import_rows.py", "prepare_rows"): "validate and locate rows (with the address look-up)",
+    ("app/store/planner.py", "plan"): "plan: existing ids, snapshots",
+    ("app/store/planner.py", "apply"): "write rows, R-tree, audit log (JSON)",
 }
 
 

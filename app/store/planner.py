@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import json
+import operator
 import os
 import sqlite3
+import struct
 import tempfile
 import threading
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pyogrio
+import shapely
 
 from ..errors import BadRequest, NotFound
 from . import geometry
@@ -32,6 +37,10 @@ PROJECT_COLUMNS = (  # name, SQLite type
     ("origin", "TEXT"), ("updated_at", "TEXT"),
 )
 PROJECT_FIELDS = tuple(name for name, _ in PROJECT_COLUMNS)
+_fields = operator.itemgetter(*PROJECT_FIELDS)  # a project's values in column order
+_SNAPSHOT_FIELDS = tuple(k for k in PROJECT_FIELDS if k not in ("updated_at", "origin"))
+_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # one encoder: json.dumps makes one per call
+_IDS_PER_QUERY = 500  # ids bound in one SELECT ... IN (...)
 SAME_PLACE_M = 0.25  # 6 decimals of a degree are about 0.1 m: closer points are the same place
 
 _ATTRIBUTE_TABLES = {
@@ -67,25 +76,19 @@ def ensure(path, research: gpd.GeoDataFrame) -> int:
 
 def seed(store: "PlannerStore", research: gpd.GeoDataFrame) -> int:
     """Bring the research projects into an existing planner store (either backend); see ``ensure``."""
-    changed = 0
     with store.transaction() as con:
-        present = {r["id"] for r in con.execute("SELECT id FROM projects")}
         touched = {r["project_id"] for r in con.execute(
             "SELECT DISTINCT project_id FROM audit_log WHERE username != 'system'")}
-        for row, geom in zip(research.drop(columns="geometry").to_dict("records"), research.geometry):
-            row = {**_clean(row), "origin": "research", "updated_at": None}
-            if row["id"] in touched:
-                continue
-            if row["id"] not in present:
-                store._insert(con, row, geom)
-                changed += 1
-            elif _snapshot(*store.project(con, row["id"])) != _snapshot(row, geom):
-                con.execute("DELETE FROM projects WHERE id = ?", (row["id"],))
-                store._insert(con, row, geom)
-                changed += 1
-        if changed:
-            store._audit(con, "system", "seed", None, None, None, f"{changed} research projects from qm_projects.csv")
-    return changed
+        rows = [{**_clean(row), "origin": "research", "updated_at": None}
+                for row in research.drop(columns="geometry").to_dict("records")]
+        existing = store._existing(con, [row["id"] for row in rows])
+        fresh = [(row, geom) for row, geom in zip(rows, research.geometry) if row["id"] not in touched and (
+            row["id"] not in existing or _snapshot(*existing[row["id"]][1:]) != _snapshot(row, geom))]
+        con.executemany("DELETE FROM projects WHERE id = ?", [(row["id"],) for row, _ in fresh if row["id"] in existing])
+        store._write_projects(con, Plan(inserts=fresh))
+        if fresh:
+            store._audit(con, "system", "seed", None, None, None, f"{len(fresh)} research projects from qm_projects.csv")
+    return len(fresh)
 
 
 def _create(path, empty_projects: gpd.GeoDataFrame) -> None:
@@ -175,27 +178,95 @@ class PlannerStore:
 
     def save(self, con, username: str, row: dict, geom, *, action_note: str | None = None) -> str:
         """Create or update one project by id, with an audit entry. Returns created|updated|unchanged."""
-        row = _clean(row)
-        if not row.get("id"):
+        plan = self.plan(con, username, [_clean(row)], [geom], action_note=action_note)
+        self.apply(con, plan)
+        return plan.actions[0]
+
+    def plan(self, con, username: str, rows: list[dict], geoms: list, *, action_note: str | None = None) -> "Plan":
+        """What saving ``rows`` (complete, as ``_clean`` gives them) by id would do, read in one go.
+
+        A new id is a create, a changed project an update with its before and after, an
+        unchanged one nothing (a point within ``SAME_PLACE_M`` of the stored one is the same)."""
+        if not all(row.get("id") for row in rows):
             raise BadRequest("a project needs an id")
-        existing = self.project(con, row["id"])
-        if existing is None:
-            row["updated_at"] = now()
-            self._insert(con, row, geom)
-            self._audit(con, username, "create", row["id"], None, _snapshot(row, geom), action_note)
-            return "created"
-        before = _snapshot(*existing)
-        merged = {**existing[0], **{k: v for k, v in row.items() if k not in ("updated_at", "origin")}}
-        if geom is not None and existing[1] is not None and geom.distance(existing[1]) < SAME_PLACE_M:
-            geom = existing[1]  # the same place, rounded on its way through lon/lat
-        if _snapshot(merged, geom) == before:
-            return "unchanged"
-        merged["updated_at"] = now()
+        existing = self._existing(con, [row["id"] for row in rows])
+        at = now()
+        plan = Plan()
+        created = [(row, geom) for row, geom in zip(rows, geoms) if row["id"] not in existing]
+        after_wkt = iter(_wkt([geom for _, geom in created]))
+        for row, geom in zip(rows, geoms):
+            old = existing.get(row["id"])
+            if old is None:
+                plan.inserts.append(({**row, "updated_at": at}, geom))
+                plan.audit.append((at, username, "create", row["id"], None, _snapshot(row, geom, next(after_wkt)),
+                                   action_note))
+                plan.actions.append("created")
+                continue
+            fid, old_row, old_geom = old
+            before = _snapshot(old_row, old_geom)
+            merged = {**old_row, **{k: v for k, v in row.items() if k not in ("updated_at", "origin")}}
+            if geom is not None and old_geom is not None and geom.distance(old_geom) < SAME_PLACE_M:
+                geom = old_geom  # the same place, rounded on its way through lon/lat
+            after = _snapshot(merged, geom)
+            if after == before:
+                plan.actions.append("unchanged")
+                continue
+            plan.updates.append((fid, {**merged, "updated_at": at}, geom))
+            plan.audit.append((at, username, "update", row["id"], before, after, action_note))
+            plan.actions.append("updated")
+        return plan
+
+    def apply(self, con, plan: "Plan") -> None:
+        """Write a plan: the inserts, updates and audit entries, each as one batch."""
+        self._write_projects(con, plan)
+        con.executemany("INSERT INTO audit_log (at, username, action, project_id, before, after, note) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [(*entry, _json(before), _json(after), note) for *entry, before, after, note in plan.audit])
+
+    def _write_projects(self, con, plan: "Plan") -> None:
+        """GeoPackage: GDAL's R-tree triggers would call back into Python for every row; they
+        are set aside inside the transaction and the R-tree gets the written boxes at once."""
+        if not (plan.inserts or plan.updates):
+            return
+        triggers = con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                               "AND tbl_name = 'projects' AND name LIKE 'rtree_projects_geom_%'").fetchall()
+        for name, _ in triggers:
+            con.execute(f'DROP TRIGGER "{name}"')
+        last_fid = con.execute("SELECT coalesce(max(fid), 0) FROM projects").fetchone()[0]
+        self._write_rows(con, plan)
+        new_fids = [r[0] for r in con.execute("SELECT fid FROM projects WHERE fid > ? ORDER BY fid", (last_fid,))]
+        fids = new_fids + [fid for fid, _, _ in plan.updates]
+        geoms = [geom for _, geom in plan.inserts] + [geom for _, _, geom in plan.updates]
+        con.executemany('DELETE FROM "rtree_projects_geom" WHERE id = ?', [(fid,) for fid in fids[len(new_fids):]])
+        boxed = [(fid, geom) for fid, geom in zip(fids, geoms) if geom is not None and not geom.is_empty]
+        bounds = shapely.bounds(np.array([geom for _, geom in boxed], dtype=object)).tolist() if boxed else []
+        con.executemany('INSERT INTO "rtree_projects_geom" (id, minx, maxx, miny, maxy) VALUES (?, ?, ?, ?, ?)',
+                        [(fid, minx, maxx, miny, maxy) for (fid, _), (minx, miny, maxx, maxy) in zip(boxed, bounds)])
+        for _, sql in triggers:
+            con.execute(sql)
+
+    def _write_rows(self, con, plan: "Plan") -> None:
+        columns = ", ".join(f'"{k}"' for k in PROJECT_FIELDS)
+        geometry_values = self.geometry_values([geom for _, geom in plan.inserts] + [geom for _, _, geom in plan.updates])
+        con.executemany(f"INSERT INTO projects ({columns}, geom) VALUES ({', '.join('?' * len(PROJECT_FIELDS))}, "
+                        f"{self.GEOMETRY_SQL})", [(*_fields(row), blob) for (row, _), blob
+                                                 in zip(plan.inserts, geometry_values)])
         assignments = ", ".join(f'"{k}" = ?' for k in PROJECT_FIELDS)
-        con.execute(f"UPDATE projects SET {assignments}, geom = {self.GEOMETRY_SQL} WHERE id = ?",
-                    [merged[k] for k in PROJECT_FIELDS] + [self.geometry_value(geom), row["id"]])
-        self._audit(con, username, "update", row["id"], before, _snapshot(merged, geom), action_note)
-        return "updated"
+        con.executemany(f"UPDATE projects SET {assignments}, geom = {self.GEOMETRY_SQL} WHERE fid = ?",
+                        [(*_fields(row), blob, fid) for (fid, row, _), blob
+                         in zip(plan.updates, geometry_values[len(plan.inserts):])])
+
+    def _existing(self, con, ids: list[str]) -> dict:
+        """{id: (fid, row, geometry)} of the stored projects among ``ids``."""
+        out = {}
+        distinct = list(dict.fromkeys(ids))
+        for start in range(0, len(distinct), _IDS_PER_QUERY):
+            chunk = distinct[start:start + _IDS_PER_QUERY]
+            for row in con.execute(f"SELECT * FROM projects WHERE id IN ({', '.join('?' * len(chunk))})", chunk):
+                row = dict(row)
+                geom = geometry.decode(row.pop("geom"))
+                out[row["id"]] = (row.pop("fid"), row, geom)
+        return out
 
     def delete(self, con, username: str, project_id: str) -> None:
         existing = self.project(con, project_id)
@@ -204,13 +275,19 @@ class PlannerStore:
         con.execute("DELETE FROM projects WHERE id = ?", (project_id,))
         self._audit(con, username, "delete", project_id, _snapshot(*existing), None, None)
 
-    def _insert(self, con, row: dict, geom) -> None:
-        columns = ", ".join(f'"{k}"' for k in PROJECT_FIELDS)
-        con.execute(f"INSERT INTO projects ({columns}, geom) VALUES ({', '.join('?' * len(PROJECT_FIELDS))}, "
-                    f"{self.GEOMETRY_SQL})", [row.get(k) for k in PROJECT_FIELDS] + [self.geometry_value(geom)])
-
     def geometry_value(self, geom):
         return geometry.encode(geom)
+
+    def geometry_values(self, geoms: list) -> list:
+        """``geometry_value`` of many geometries; points (what imports bring) encoded as arrays."""
+        arr = np.array(geoms, dtype=object)
+        is_point = (shapely.get_type_id(arr) == 0) & ~shapely.is_empty(arr)
+        out = [None if point else self.geometry_value(g) for g, point in zip(geoms, is_point.tolist())]
+        header = b"GP" + bytes([0, 0b00000011]) + struct.pack("<i", geometry.SRS_ID)
+        for i, wkb, (x, y) in zip(np.flatnonzero(is_point).tolist(), shapely.to_wkb(arr[is_point], byte_order=1).tolist(),
+                                  shapely.get_coordinates(arr[is_point]).tolist()):
+            out[i] = header + struct.pack("<4d", x, x, y, y) + wkb
+        return out
 
     def _audit(self, con, username, action, project_id, before, after, note) -> None:
         con.execute("INSERT INTO audit_log (at, username, action, project_id, before, after, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -231,11 +308,28 @@ class PlannerStore:
             con.execute("DELETE FROM sign_in_failures WHERE at < ?", (at - 86400,))
 
 
-def _snapshot(row: dict, geom) -> dict:
-    snap = {k: row.get(k) for k in PROJECT_FIELDS if k not in ("updated_at", "origin")}
-    snap["geometry"] = None if geom is None else geom.wkt
+@dataclass
+class Plan:
+    """The writes of saving projects: (row, geometry) inserts, (fid, row, geometry) updates,
+    audit entries (before and after as snapshots, JSON only when written), and per project
+    what happens (created|updated|unchanged)."""
+    inserts: list = field(default_factory=list)
+    updates: list = field(default_factory=list)
+    audit: list = field(default_factory=list)
+    actions: list = field(default_factory=list)
+
+
+def _snapshot(row: dict, geom, wkt: str | None = None) -> dict:
+    """What the audit log keeps of a project; ``wkt``: the geometry's, if known already."""
+    snap = dict(zip(_SNAPSHOT_FIELDS, map(row.get, _SNAPSHOT_FIELDS)))
+    snap["geometry"] = wkt if wkt is not None else (None if geom is None else geom.wkt)
     return snap
 
 
+def _wkt(geoms: list) -> list:
+    """``geom.wkt`` of many geometries at once (None for None)."""
+    return shapely.to_wkt(np.array(geoms, dtype=object), rounding_precision=-1).tolist() if geoms else []
+
+
 def _json(value) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return None if value is None else _JSON.encode(value)

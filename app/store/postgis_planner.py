@@ -11,6 +11,7 @@ import contextlib
 import threading
 
 import geopandas as gpd
+import numpy as np
 import psycopg.errors
 import shapely
 
@@ -46,6 +47,13 @@ class _PlannerConnection:
     def execute(self, sql: str, params=()):
         return self._conn.execute(to_postgres(sql), _params(params))
 
+    def executemany(self, sql: str, params_seq) -> None:
+        """One statement for many rows, sent in a pipeline (psycopg's ``executemany``)."""
+        params_seq = [_params(p) for p in params_seq]
+        if params_seq:
+            with self._conn.cursor() as cur:
+                cur.executemany(to_postgres(sql), params_seq)
+
 
 class PostGISPlanner(planner.PlannerStore):
     """The planners' tables in PostGIS: the write API of ``PlannerStore`` (same logic, same
@@ -78,6 +86,14 @@ class PostGISPlanner(planner.PlannerStore):
         if geom is None:
             return None
         return shapely.to_wkb(shapely.set_srid(geom, geometry.SRS_ID), include_srid=True)
+
+    def geometry_values(self, geoms: list) -> list:
+        arr = shapely.set_srid(np.array(geoms, dtype=object), geometry.SRS_ID)
+        return shapely.to_wkb(arr, include_srid=True).tolist()
+
+    def _write_projects(self, con, plan: planner.Plan) -> None:
+        """The GiST index follows by itself."""
+        self._write_rows(con, plan)
 
 
 def ensure_planner(url: str, research: gpd.GeoDataFrame) -> int:

@@ -1,0 +1,192 @@
+"""The checks of one cell of an import: a value, or a (field, reason) appended to ``errors``.
+
+``import_rows`` runs each check once per distinct value of a column, so these stay plain
+and readable; their messages are what a planner sees for the row.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
+
+from . import crs as crs_mod
+from .names import name_key
+from .project_filter import FUND_KEYS, HANDLUNGSFELD_KEYS, YEAR_RANGE
+from .projects import HANDLUNGSFELDER
+
+MAX_COST_EUR = 1e9
+
+
+def fund(text: str, errors) -> tuple[str, str | None]:
+    if not text:
+        return "not stated", None
+    key = name_key(text)
+    for url_key, name in FUND_KEYS.items():
+        if key in (name_key(url_key), name_key(name)) or (url_key not in ("other", "not-stated") and key.startswith(name_key(name)[:8])):
+            return name, text
+    errors.append(("fund", f"unknown fund '{text}'; use one of {', '.join(FUND_KEYS.values())}"))
+    return "other", text
+
+
+def handlungsfelder(text: str, errors) -> str:
+    """The Handlungsfelder named, ';'-joined in the order first named."""
+    found = []
+    for part in (p.strip() for p in re.split(r"[;|]", text or "") if p.strip()):
+        key = name_key(part)
+        match = next((h for k, h in HANDLUNGSFELD_KEYS.items()
+                      if key in (name_key(k), name_key(h)) or key.startswith(name_key(h).split("und")[0][:8])), None)
+        if match is None:
+            errors.append(("handlungsfeld", f"unknown Handlungsfeld '{part}'; use {'; '.join(HANDLUNGSFELDER)}"))
+        elif match not in found:
+            found.append(match)
+    return ";".join(found)
+
+
+def year(text, name, errors):
+    if not text:
+        return None
+    try:
+        value = float(str(text).replace(",", "."))
+    except ValueError:
+        errors.append((name, f"'{text}' is not a year"))
+        return None
+    if not np.isfinite(value) or value != int(value) or not YEAR_RANGE[0] <= value <= YEAR_RANGE[1]:
+        errors.append((name, f"{text} is not a year between {YEAR_RANGE[0]} and {YEAR_RANGE[1]}"))
+        return None
+    return int(value)
+
+
+def cost(text: str, errors):
+    if not text:
+        return None
+    if text.isascii() and text.isdigit():  # whole euros, as most files give them: no separators to read
+        return _cost_in_range(float(text), text, errors)
+    t = text.replace("€", "").replace("EUR", "").replace(" ", "").replace("\u00a0", "")
+    if re.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?|-?\d+,\d+", t):  # German: 1.234.567,89 or 1234,5
+        t = t.replace(".", "").replace(",", ".")
+    elif re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", t):  # English: 1,234,567.89
+        t = t.replace(",", "")
+    try:
+        value = float(t)
+    except ValueError:
+        errors.append(("cost_eur", f"'{text}' is not an amount in EUR"))
+        return None
+    return _cost_in_range(value, text, errors)
+
+
+def _cost_in_range(value: float, text: str, errors):
+    if not 0 <= value <= MAX_COST_EUR:
+        errors.append(("cost_eur", f"{text} is not between 0 and {MAX_COST_EUR:,.0f} EUR"))
+        return None
+    return value
+
+
+def flag(text: str, field_name: str, errors) -> int | None:
+    if not text:
+        return None
+    value = text.strip().lower()
+    if value in ("1", "1.0", "true", "yes", "ja", "x", "wahr"):
+        return 1
+    if value in ("0", "0.0", "false", "no", "nein", "falsch"):
+        return 0
+    errors.append((field_name, f"'{text}' is not yes/no"))
+    return None
+
+
+def number(text, name, errors):
+    try:
+        value = float(str(text).replace(",", "."))
+    except (TypeError, ValueError):
+        errors.append((name, f"'{text}' is not a number"))
+        return None
+    if not np.isfinite(value):
+        errors.append((name, f"'{text}' is not a finite number"))
+        return None
+    return value
+
+
+def lonlat(lon_text, lat_text, errors) -> tuple[float, float] | None:
+    """(lon, lat) inside Berlin's extent, or None with the reason (swapped, outside)."""
+    lon, lat = number(lon_text, "lon", errors), number(lat_text, "lat", errors)
+    if lon is None or lat is None:
+        return None
+    west, south, east, north = crs_mod.BERLIN_LONLAT
+    if south <= lon <= north and west <= lat <= east:
+        errors.append(("lat", f"lat {lat} and lon {lon} look swapped (Berlin is near lat 52.5, lon 13.4)"))
+        return None
+    if not (west <= lon <= east and south <= lat <= north):
+        errors.append(("lat", f"lat {lat}, lon {lon} lie outside Berlin"))
+        return None
+    return lon, lat
+
+
+def xy(x_text, y_text, errors) -> tuple[float, float] | None:
+    """Projected coordinates as numbers (their CRS is found for all rows at once: ``to_store_points``)."""
+    x, y = number(x_text, "x", errors), number(y_text, "y", errors)
+    return None if x is None or y is None else (x, y)
+
+
+def wkt_xy(text, errors) -> tuple[float, float] | None:
+    try:
+        geom = shapely.from_wkt(text)
+    except shapely.errors.GEOSException:
+        errors.append(("wkt", "not valid WKT"))
+        return None
+    point = point_from_geometry(geom, errors, field_name="wkt")
+    return None if point is None else (point.x, point.y)
+
+
+def to_store_points(coords: list, field_names: list, given_crs, errors: list) -> list:
+    """Points in EPSG:25833 from coordinates in the given CRS, or else each in the first CRS
+    (EPSG:25833 first) that puts it in Berlin; None, with the reason in ``errors[i]``, for a
+    point outside Berlin. One transformer per CRS for all points."""
+    xs, ys = np.array(coords, dtype=float).reshape(-1, 2).T
+    candidates = [given_crs] if given_crs is not None else [CRS.from_epsg(e) for e in crs_mod.CANDIDATE_EPSG]
+    source = np.full(len(xs), -1)
+    for k, candidate in enumerate(candidates):
+        open_rows = np.flatnonzero(source < 0)
+        source[open_rows[_in_berlin(xs[open_rows], ys[open_rows], candidate)]] = k
+    out: list = [None] * len(xs)
+    for k, candidate in enumerate(candidates):
+        rows = np.flatnonzero(source == k)
+        px, py = xs[rows], ys[rows]
+        if len(rows) and not candidate.equals(crs_mod.STORE_CRS):
+            px, py = Transformer.from_crs(candidate, crs_mod.STORE_CRS, always_xy=True).transform(px, py)
+        for i, point in zip(rows.tolist(), shapely.points(px, py).tolist() if len(rows) else ()):
+            out[i] = point
+    where = f"in {given_crs.to_string()}" if given_crs is not None else "in every CRS tried; give --crs"
+    for i in np.flatnonzero(source < 0).tolist():
+        errors[i].append((field_names[i], f"({float(xs[i])}, {float(ys[i])}) lies outside Berlin {where}"))
+    return out
+
+
+def _in_berlin(xs: np.ndarray, ys: np.ndarray, crs) -> np.ndarray:
+    """Per point: inside Berlin's extent when read in ``crs`` (``crs.bounds_in_berlin`` of a point)."""
+    if not len(xs):
+        return np.zeros(0, dtype=bool)
+    try:
+        lon, lat = Transformer.from_crs(crs, crs_mod.WEB_CRS, always_xy=True).transform(xs, ys, errcheck=False)
+    except Exception:  # pyproj raises several kinds for CRSs it cannot go from
+        return np.zeros(len(xs), dtype=bool)
+    lon, lat = np.asarray(lon), np.asarray(lat)
+    west, south, east, north = crs_mod.BERLIN_LONLAT
+    with np.errstate(invalid="ignore"):
+        return (np.isfinite(xs) & np.isfinite(ys) & np.isfinite(lon) & np.isfinite(lat)
+                & (west <= lon) & (lon <= east) & (south <= lat) & (lat <= north))
+
+
+def point_from_geometry(geom, errors, field_name="geometry"):
+    if geom is None or geom.is_empty:
+        errors.append((field_name, "empty geometry"))
+        return None
+    if geom.geom_type == "MultiPoint" and len(geom.geoms) == 1:
+        geom = geom.geoms[0]
+    if geom.geom_type != "Point":
+        errors.append((field_name, f"a project is a point, not a {geom.geom_type}"))
+        return None
+    if not np.isfinite([geom.x, geom.y]).all():
+        errors.append((field_name, "coordinates are not finite numbers"))
+        return None
+    return geom
