@@ -4,6 +4,7 @@
                                 (with SYNTHETIC TEST DATA for made-up layers), the thinning rule
 /tiles/<layer>/<z>/<x>/<y>.pbf  a Mapbox Vector Tile (application/vnd.mapbox-vector-tile), gzip,
                                 ETag from the layer's version and the tile address, Cache-Control
+/ebenen/                        the loaded big layers, linked
 /ebenen/<layer>                 the layer on a map (Leaflet + Leaflet.VectorGrid, static files only)
 
 Views are thin: the store reads and encodes (``app/store/big.py``), ``app/tiles.py`` holds the
@@ -14,6 +15,7 @@ from __future__ import annotations
 import gzip
 
 from flask import Blueprint, Response, current_app, request, url_for
+from flask_babel import gettext
 
 from .. import catalog, i18n, tiles
 from ..errors import BadRequest, NotFound
@@ -138,39 +140,21 @@ def tilejson_body(layer_id: str) -> dict:
 
 # ------------------------------------------------------------------ the map page
 
-# The page's own words (the shared message catalogue belongs to the main pages; see the note in
-# the README): German by default, English with ?lang=en, as everywhere.
-TEXT = {
-    "de": {"synthetic": "SYNTHETISCHE TESTDATEN: Diese Punkte sind erfunden, keine echten Bäume.",
-           "points": "Punkte", "map": "Karte der Ebene", "loading": "Karte lädt …",
-           "no_js": "Die Karte braucht JavaScript. Die Kacheln und ihre Beschreibung gibt es ohne:",
-           "how": "So zeigt die Karte eine Million Punkte: Bis Zoomstufe {cz} (und in jeder Kachel mit mehr als "
-                  "{limit} Punkten) fasst der Server die Punkte in einem Raster zusammen (64 × 64 Zellen je Kachel) "
-                  "und zeichnet je Zelle einen Punkt: je dunkler, desto mehr Punkte liegen darin. Näher heran sieht "
-                  "man die einzelnen Punkte; ein Klick zeigt ihre Angaben.",
-           "legend_cell": "Rasterzelle: je dunkler, desto mehr Punkte (Zahl beim Anklicken)",
-           "legend_point": "einzelner Punkt (heranzoomen)",
-           "source": "Quelle", "tilejson": "Kachel-Beschreibung (TileJSON)", "count": "Punkte in dieser Zelle",
-           "loaded": "geladen", "zoom_in": "Zum Vergrößern heranzoomen."},
-    "en": {"synthetic": "SYNTHETIC TEST DATA: these points are made up, they are not real trees.",
-           "points": "points", "map": "Map of the layer", "loading": "Map loading …",
-           "no_js": "The map needs JavaScript. The tiles and their description work without it:",
-           "how": "How the map shows a million points: up to zoom {cz} (and in any tile with more than {limit} "
-                  "points) the server groups the points on a grid (64 × 64 cells per tile) and draws one dot per cell: "
-                  "the darker, the more points lie in it. Zoom in to see the single points; click one for its "
-                  "attributes.",
-           "legend_cell": "grid cell: the darker, the more points (click for the number)",
-           "legend_point": "single point (zoom in)",
-           "source": "Source", "tilejson": "Tile description (TileJSON)", "count": "points in this cell",
-           "loaded": "loaded", "zoom_in": "Zoom in for more detail."},
-}
+@bp.get("/ebenen/")
+def layer_index():
+    """The big layers loaded beside the store, each with its map page and TileJSON."""
+    big = get_big_layers()
+    layers = []
+    for layer_id in big.ids():
+        meta, entry = _layer(layer_id)
+        layers.append({"id": layer_id, "entry": entry, "meta": meta})
+    return render_page("tiles/index.html", layers=layers, title=gettext("Large data layers"))
 
 
 @bp.get("/ebenen/<layer_id>")
 def layer_page(layer_id):
     meta, entry = _layer(layer_id)
     lang = i18n.current_lang()
-    text = TEXT.get(lang, TEXT["de"])
     config = {
         "layer": layer_id,
         "tiles": url_for("tiles.tile", layer_id=layer_id, z=0, x=0, y=0, v=meta["version"])
@@ -181,12 +165,12 @@ def layer_page(layer_id):
         "basemap": current_app.config.get("TILE_URL") or "",
         "basemapAttribution": current_app.config.get("TILE_ATTRIBUTION") or "",
         "fields": [f["name"] for f in meta["fields"]],
-        "text": {"count": text["count"], "synthetic": SYNTHETIC_LABEL if entry.synthetic else ""},
+        "text": {"count": gettext("points in this cell"), "synthetic": SYNTHETIC_LABEL if entry.synthetic else ""},
     }
-    return render_page("tiles/layer.html", layer=entry, meta=meta, text=text, config=config, lang=lang,
-                 title=entry.title if lang == "de" else entry.title_en, synthetic=entry.synthetic,
-                 tilejson_url=url_for("tiles.tilejson", layer_id=layer_id),
-                 assets={"leaflet_css": asset_url("vendor/leaflet-1.9.4/leaflet.css"),
-                         "leaflet_js": asset_url("vendor/leaflet-1.9.4/leaflet.js"),
-                         "vectorgrid_js": asset_url("vendor/leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js"),
-                         "tiles_js": asset_url("js/tiles.js")})
+    return render_page("tiles/layer.html", layer=entry, meta=meta, config=config,
+                       title=entry.title if lang == "de" else entry.title_en, synthetic=entry.synthetic,
+                       tilejson_url=url_for("tiles.tilejson", layer_id=layer_id),
+                       assets={"leaflet_css": asset_url("vendor/leaflet-1.9.4/leaflet.css"),
+                               "leaflet_js": asset_url("vendor/leaflet-1.9.4/leaflet.js"),
+                               "vectorgrid_js": asset_url("vendor/leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js"),
+                               "tiles_js": asset_url("js/tiles.js")})
