@@ -10,7 +10,6 @@ from app import crs, lookup
 from app.errors import BadRequest
 from tests.conftest import RAW_DIR
 
-pytestmark = pytest.mark.both_stores
 
 
 @pytest.fixture(scope="module")
