@@ -119,6 +119,13 @@ def store(store_url):
     return open_store(store_url)
 
 
+def unbuilt_store_url(request, backend: str, folder: Path) -> str:
+    """A store URL of this backend where nothing is built yet (a new file name, or a new schema)."""
+    if backend == "postgis":
+        return f"{request.getfixturevalue('postgres').url}?schema=s_{uuid.uuid4().hex[:12]}"
+    return str(folder / "kiezkarte.gpkg")
+
+
 def fresh_planner_url(store_url: str, folder: Path) -> str:
     """A new, empty place for a planner store beside ``store_url`` (created on first open)."""
     if store_url.startswith("postgresql:"):

@@ -11,7 +11,6 @@ import math
 import re
 import shutil
 import time
-import uuid
 from html.parser import HTMLParser
 
 import geopandas as gpd
@@ -27,7 +26,7 @@ from app.errors import KiezkarteError, SourceError
 from app.store import open_store
 from app.store.big import _store_box, open_big_layers, write_big_layer
 from app.synthetic import LAYER_ID, SPECIES, synthetic_trees
-from tests.conftest import store_of
+from tests.conftest import store_of, unbuilt_store_url
 
 BERLIN = (13.088, 52.338, 13.761, 52.675)  # the Planungsräume's extent, lon/lat
 ALEX = (13.4132, 52.5219)                  # Alexanderplatz
@@ -130,13 +129,6 @@ def test_cells_made_on_the_fly_equal_the_stored_pyramid():
 
 # ---------------------------------------------------------------- MVT round trip of a small layer
 
-def layers_only_store(request, backend, tmp_path) -> str:
-    """A store URL of this backend with no built store behind it, for big layers of a test's own."""
-    if backend == "postgis":
-        return f"{request.getfixturevalue('postgres').url}?schema=s_{uuid.uuid4().hex[:12]}"
-    return str(tmp_path / "kiezkarte.gpkg")
-
-
 @pytest.fixture()
 def small_layer(request, backend, tmp_path):
     """Five hand-placed points near Alexanderplatz in a big-layer store of their own (URL last)."""
@@ -147,7 +139,7 @@ def small_layer(request, backend, tmp_path):
                               "planting_year": [1990, 2001, 1875, 2020, 1990],
                               "height_m": [12.5, 7.25, 30.0, float("nan"), 3.0]},
                              geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326").to_crs(25833)
-    store = layers_only_store(request, backend, tmp_path)
+    store = unbuilt_store_url(request, backend, tmp_path)  # big layers only
     layer = prepare("test_small", frame, "<frame>", fields=None)
     write_big_layer(store, layer)
     return open_big_layers(store), lon, lat, frame, store
