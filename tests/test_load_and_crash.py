@@ -64,11 +64,13 @@ def server(store_url, planner_url, tmp_path):
     log.close()
 
 
-def hammer(port: int, seconds: float, statuses: Counter, lock: threading.Lock, stop: threading.Event):
+def hammer(port: int, seconds: float, statuses: Counter, lock: threading.Lock, stop: threading.Event,
+           at_least: int = 0):
+    """Request URLS in turn for ``seconds``, and at least ``at_least`` times however slow the machine is."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     i = 0
     end = time.time() + seconds
-    while time.time() < end and not stop.is_set():
+    while (time.time() < end or i < at_least) and not stop.is_set():
         url = URLS[i % len(URLS)]
         i += 1
         try:
@@ -88,7 +90,9 @@ def hammer(port: int, seconds: float, statuses: Counter, lock: threading.Lock, s
 def test_load_gives_no_server_error_and_flat_memory(server):
     proc, port, _ = server
     statuses, lock, stop = Counter(), threading.Lock(), threading.Event()
-    warm = [threading.Thread(target=hammer, args=(port, SECONDS / 4, statuses, lock, stop)) for _ in range(CLIENTS)]
+    # warm-up: every client asks for every URL at least once (the first answers fill the caches), then load
+    warm = [threading.Thread(target=hammer, args=(port, SECONDS / 4, statuses, lock, stop, len(URLS)))
+            for _ in range(CLIENTS)]
     for t in warm:
         t.start()
     for t in warm:
