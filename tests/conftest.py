@@ -43,6 +43,10 @@ def selected_backends(config) -> tuple[str, ...]:
     return tuple(b for b in BACKENDS if b in chosen) or BACKENDS
 
 
+def pytest_configure(config):
+    selected_backends(config)  # an unknown backend stops the run here, with one message
+
+
 def pytest_generate_tests(metafunc):
     if "backend" in metafunc.fixturenames:
         metafunc.parametrize("backend", selected_backends(metafunc.config), indirect=True, scope="session")
