@@ -52,10 +52,11 @@ case "$cmd" in
         exec "$VENV/bin/kiezkarte" serve "$@"
         ;;
     test)
-        # postgresql + postgis: the tests start a throw-away cluster of their own (tests/postgres.py)
+        # postgresql + postgis: the tests start a throw-away cluster of their own (tests/postgres.py) and run
+        # every store test against it too; installed here, so a missing one fails instead of skipping
         apt_install chromium gdal-bin postgresql postgis
         python_env "[test]"
-        exec "$PY" -m pytest "$@"
+        KIEZKARTE_REQUIRE_POSTGIS=1 exec "$PY" -m pytest "$@"
         ;;
     bench)
         apt_install chromium postgresql postgis  # postgresql + postgis: store_backends, big_layer_growth

@@ -45,6 +45,7 @@ class Cluster:
         self.data = self.folder / "data"
         self.port = free_port()
         self.user = None
+        self.loaded: dict[str, str] = {}
         if os.geteuid() == 0:
             self.user = pwd.getpwnam("postgres")
             os.chown(self.folder, self.user.pw_uid, self.user.pw_gid)
@@ -81,6 +82,17 @@ class Cluster:
         with psycopg.connect(self.url, autocommit=True) as conn:
             conn.execute("CREATE EXTENSION postgis")
         return self
+
+    def load(self, gpkg, schema: str) -> str:
+        """URL of the schema holding a copy of a built GeoPackage (loaded on first call, as a PostGIS build does)."""
+        url = f"{self.url}?schema={schema}"
+        if schema not in self.loaded:
+            from app.store.postgis import load_geopackage
+            load_geopackage(gpkg, url)
+            self.loaded[schema] = str(gpkg)
+        elif self.loaded[schema] != str(gpkg):
+            raise ValueError(f"schema {schema} already holds {self.loaded[schema]}, not {gpkg}")
+        return url
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():

@@ -20,8 +20,8 @@ HOSTILE = st.sampled_from(["<img src=x onerror=alert(1)>", "' OR 1=1 --", "'; DR
 
 
 @pytest.fixture(scope="module")
-def fuzz_app(built):
-    return create_app({"STORE": str(built[0]), "TESTING": True})
+def fuzz_app(store_url):
+    return create_app({"STORE": store_url, "TESTING": True})
 
 
 @given(path=st.sampled_from(ENDPOINTS),

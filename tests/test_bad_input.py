@@ -8,6 +8,7 @@ strings) import correctly and come back as plain text.
 import hashlib
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from app.errors import SourceError
@@ -46,7 +47,16 @@ ROW_ERRORS = {  # file -> [(row, field, words in the reason)]
 
 
 def checksum(planner) -> str:
+    """The GeoPackage's bytes; in PostGIS every row of every table of the planner's schema."""
     digest = hashlib.sha256()
+    if getattr(planner, "backend", "") == "postgis":
+        with psycopg.connect(planner.location.conninfo) as conn:
+            for (table,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1",
+                                         [planner.location.schema]).fetchall():
+                digest.update(table.encode())
+                for (row,) in conn.execute(f'SELECT t::text FROM "{planner.location.schema}"."{table}" t ORDER BY 1'):
+                    digest.update(row.encode())
+        return digest.hexdigest()
     for suffix in ("", "-wal"):
         path = Path(planner.path + suffix)
         if path.exists():
@@ -55,9 +65,9 @@ def checksum(planner) -> str:
 
 
 @pytest.fixture()
-def stores(built, tmp_path):
-    planner = open_planner(built[0], tmp_path / "planner.gpkg")
-    return open_store(built[0], planner.path), planner
+def stores(store_url, planner_url):
+    planner = open_planner(store_url, planner_url)
+    return open_store(store_url, planner.path), planner
 
 
 def test_the_corpus_is_complete():
@@ -114,12 +124,11 @@ def test_hostile_strings_are_stored_as_text(stores):
     assert store.rows("projects", "id = 'sql-1'")[0]["title"] == "'); DROP TABLE projects; --"
 
 
-def test_hostile_strings_are_escaped_in_pages_and_links(built, tmp_path):
+def test_hostile_strings_are_escaped_in_pages_and_links(stores, store_url):
     from app import create_app
-    planner = open_planner(built[0], tmp_path / "planner.gpkg")
-    store = open_store(built[0], planner.path)
+    store, planner = stores
     assert import_projects(BAD / "xss.csv", store, planner, username="t").committed
-    client = create_app({"STORE": str(built[0]), "PLANNER_STORE": planner.path}).test_client()
+    client = create_app({"STORE": store_url, "PLANNER_STORE": planner.path}).test_client()
     area = store.rows("projects", "id = 'xss-1'")[0]["area_slug"]
     assert area  # the point lies in a QM area, so the area page lists the project
     html = client.get(f"/gebiete/{area}").get_data(as_text=True)
@@ -128,14 +137,14 @@ def test_hostile_strings_are_escaped_in_pages_and_links(built, tmp_path):
 
 
 @pytest.mark.parametrize("name", ["lying_crs.geojson", "duplicate_ids.csv", "zip_bomb.zip", "truncated.csv"])
-def test_the_upload_page_reports_bad_files_without_a_server_error(built, tmp_path, name):
+def test_the_upload_page_reports_bad_files_without_a_server_error(stores, store_url, name):
     import re
     from app import create_app
     from app.accounts import add_user
-    planner = open_planner(built[0], tmp_path / "planner.gpkg")
+    _, planner = stores
     add_user(planner, "anna", "correct horse battery staple")
     before = checksum(planner)
-    app = create_app({"STORE": str(built[0]), "PLANNER_STORE": planner.path})
+    app = create_app({"STORE": store_url, "PLANNER_STORE": planner.path})
     client = app.test_client()
     client.environ_base["wsgi.url_scheme"] = "https"
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/planung/anmelden").get_data(as_text=True)).group(1)

@@ -90,11 +90,13 @@ def test_project_locations_are_never_invented(store, built):
     assert all(areas.loc[s].geometry.contains(g) for s, g in zip(by_area["area_slug"], by_area.geometry))
 
 
+@pytest.mark.geopackage_only("the build report comes from the raw files, the same whichever store is written")
 def test_build_report_names_file_row_and_key_of_unmatched_rows(built):
     notes = built[1].notes
     assert any("public_parks.csv: row 2379: plr_id '07030301' matches no Planungsraum" in n for n in notes)
 
 
+@pytest.mark.geopackage_only("the .gpkg's bytes and temporary files; a failing PostGIS build: tests/test_postgis.py")
 def test_a_failed_build_leaves_the_old_store_untouched(raw_copy, tmp_path):
     target = tmp_path / "store.gpkg"
     build(raw_copy, target)
@@ -109,6 +111,7 @@ def test_a_failed_build_leaves_the_old_store_untouched(raw_copy, tmp_path):
     assert [p.name for p in tmp_path.iterdir() if "tmp" in p.name] == []
 
 
+@pytest.mark.geopackage_only("the .gpkg file is byte-for-byte reproducible; PostGIS loads that file")
 def test_two_builds_give_identical_content(built, tmp_path):
     again = tmp_path / "again.gpkg"
     build(RAW_DIR, again)

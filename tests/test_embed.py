@@ -108,8 +108,8 @@ def test_embeds_may_be_framed_by_any_site_by_default_other_pages_only_by_this_on
     assert csp(client.get(f"/oembed?url=http://localhost/gebiete/{AREA}")).endswith("frame-ancestors 'none'")
 
 
-def test_a_configured_list_of_sites(built):
-    app = create_app({"STORE": str(built[0]), "TESTING": True,
+def test_a_configured_list_of_sites(store_url):
+    app = create_app({"STORE": store_url, "TESTING": True,
                       "EMBED_FRAME_ANCESTORS": "https://www.berlin.de http://127.0.0.1:8123"})
     client = app.test_client()
     expected = "frame-ancestors 'self' https://www.berlin.de http://127.0.0.1:8123"
@@ -120,9 +120,9 @@ def test_a_configured_list_of_sites(built):
 
 @pytest.mark.parametrize("value", ["", "https://ok.example; script-src *", "javascript:alert(1)", "'unsafe-inline'",
                                    "https://a.example/path?x"])
-def test_a_setting_that_is_no_list_of_origins_stops_the_app(built, value):
+def test_a_setting_that_is_no_list_of_origins_stops_the_app(store_url, value):
     with pytest.raises(ValueError):
-        create_app({"STORE": str(built[0]), "EMBED_FRAME_ANCESTORS": value})
+        create_app({"STORE": store_url, "EMBED_FRAME_ANCESTORS": value})
 
 
 def test_origin_lists_are_read_as_csp_sources():
@@ -135,10 +135,10 @@ def test_origin_lists_are_read_as_csp_sources():
 # ------------------------------------------------------------------ no cookies, no session
 
 @pytest.fixture()
-def planner_app(built, tmp_path):
-    planner = open_planner(str(built[0]), str(tmp_path / "planner.gpkg"))
+def planner_app(store_url, planner_url):
+    planner = open_planner(store_url, planner_url)
     add_user(planner, "anna", PASSWORD)
-    return create_app({"STORE": str(built[0]), "PLANNER_STORE": planner.path, "TESTING": True})
+    return create_app({"STORE": store_url, "PLANNER_STORE": planner.path, "TESTING": True})
 
 
 def signed_in(app):
@@ -193,10 +193,10 @@ def test_embeds_and_their_data_carry_etag_and_cache_control_and_answer_304(clien
         assert again.headers["ETag"] == etag and not again.get_data()
 
 
-def test_embed_pages_are_the_same_bytes_for_the_same_url_in_every_process(built):
+def test_embed_pages_are_the_same_bytes_for_the_same_url_in_every_process(store_url):
     """ETags are stable: two apps (two workers) render the same embed identically."""
     path = f"/embed/gebiete/{AREA}?indicator=ug_noise&map=14.5/52.53/13.33&sel=plr:{KIEZ}"
-    first, second = (create_app({"STORE": str(built[0])}).test_client() for _ in range(2))
+    first, second = (create_app({"STORE": store_url}).test_client() for _ in range(2))
     a, b = first.get(path, headers=GZIP), second.get(path, headers=GZIP)
     assert a.headers["ETag"] == b.headers["ETag"] and a.get_data() == b.get_data()
     assert first.get(path, headers=GZIP).headers["ETag"] == a.headers["ETag"]  # and again from the cache
@@ -401,8 +401,8 @@ def test_no_tiles_no_third_party(client):
     assert "img-src 'self' data:;" in csp(client.get(f"/embed/gebiete/{AREA}"))
 
 
-def test_a_third_party_tile_server_is_asked_for_only_after_a_click(built):
-    settings = {"STORE": str(built[0]), "TILE_URL": "https://{s}.tiles.example.org/{z}/{x}/{y}.png",
+def test_a_third_party_tile_server_is_asked_for_only_after_a_click(store_url):
+    settings = {"STORE": store_url, "TILE_URL": "https://{s}.tiles.example.org/{z}/{x}/{y}.png",
                 "TILE_ATTRIBUTION": "© Example <b>x</b>"}
     client = create_app(settings).test_client()
     r = client.get(f"/embed/gebiete/{AREA}")

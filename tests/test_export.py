@@ -10,12 +10,13 @@ from app.export import LAYERS, export
 from app.importer import import_projects
 from app.project_filter import ProjectFilter
 from app.store import open_planner, open_store
+from tests.conftest import fresh_planner_url
 
 
 @pytest.fixture()
-def stores(built, tmp_path):
-    planner = open_planner(built[0], tmp_path / "planner.gpkg")
-    return open_store(built[0], planner.path), planner
+def stores(store_url, planner_url):
+    planner = open_planner(store_url, planner_url)
+    return open_store(store_url, planner.path), planner
 
 
 @pytest.mark.parametrize("layer", sorted(LAYERS))
@@ -62,14 +63,14 @@ def test_filters_on_other_layers_are_refused(store):
 
 
 @pytest.mark.parametrize("fmt", ["geojson", "gpkg", "csv"])
-def test_export_then_import_gives_identical_features(stores, built, tmp_path, fmt):
+def test_export_then_import_gives_identical_features(stores, store_url, tmp_path, fmt):
     store, planner = stores
     body, _, name = export(store, "projects", fmt)
     path = tmp_path / name
     path.write_bytes(body)
     # into a fresh planner store: every exported project comes back the same
-    fresh = open_planner(built[0], tmp_path / "fresh.gpkg")
-    fresh_store = open_store(built[0], fresh.path)
+    fresh = open_planner(store_url, fresh_planner_url(store_url, tmp_path))
+    fresh_store = open_store(store_url, fresh.path)
     report = import_projects(path, fresh_store, fresh, username="t")
     assert report.committed, report.as_text()[:2000]
     located = sum(1 for r in report.rows if r.location_precision is not None)

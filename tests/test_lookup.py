@@ -8,9 +8,8 @@ import pytest
 
 from app import crs, lookup
 from app.errors import BadRequest
-from tests.conftest import RAW_DIR
+from tests.conftest import RAW_DIR, unbuilt_store_url
 
-pytestmark = pytest.mark.both_stores
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +112,8 @@ def test_cli_lookup_prints_json_for_a_point(store_url):
     assert json.loads(out.stdout)["planungsraum"]["bezirk"] == "Mitte"
 
 
-def test_cli_reports_a_missing_store_clearly(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "app.cli", "--store", str(tmp_path / "none.gpkg"), "lookup", "X 1"],
+def test_cli_reports_a_missing_store_clearly(request, backend, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "app.cli", "--store", unbuilt_store_url(request, backend, tmp_path),
+                          "lookup", "X 1"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 1 and "kiezkarte build" in out.stderr

@@ -17,7 +17,6 @@ from werkzeug.serving import make_server
 from app import crs, ogc
 from app.web import get_store
 
-pytestmark = pytest.mark.both_stores
 
 BERLIN = (13.0, 52.3, 13.85, 52.72)
 CRS84, EPSG_25833 = ogc.CRS84, ogc.EPSG_25833
@@ -404,7 +403,6 @@ def live_server(app):
 
 
 @pytest.mark.slow
-@pytest.mark.gpkg_only  # 18 s; tests/test_postgis.py shows the PostGIS store gives the same answers
 @pytest.mark.skipif(shutil.which("ogrinfo") is None or shutil.which("ogr2ogr") is None,
                     reason="GDAL's ogrinfo/ogr2ogr are not installed (Debian gdal-bin; ./run.sh test installs it)")
 def test_gdal_reads_every_feature_of_every_collection(live_server, app_store, tmp_path):

@@ -21,7 +21,6 @@ import pytest
 from app import create_app, i18n, maps
 from app.build import build
 from app.config import REPO_ROOT
-from tests.conftest import RAW_DIR
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 HOSTILE_AREA = "beusselstrasse"
@@ -284,8 +283,8 @@ def test_layers_are_loaded_from_the_api_not_inlined(client):
     assert "/api/projects?area=beusselstrasse" in area and "/api/places?kind=kita" in area
 
 
-def test_tiles_only_from_the_configured_server(built):
-    app = create_app({"STORE": str(built[0]), "TESTING": True,
+def test_tiles_only_from_the_configured_server(store_url):
+    app = create_app({"STORE": store_url, "TESTING": True,
                       "TILE_URL": "https://{s}.tiles.example.org/{z}/{x}/{y}.png",
                       "TILE_ATTRIBUTION": "© Example <script>alert(5)</script>"})
     r = app.test_client().get("/")
@@ -371,13 +370,9 @@ def test_search_form_and_bad_input(client):
 
 # ------------------------------------------------------------------ escaping
 
-@pytest.fixture(scope="module")
-def hostile_client(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("hostile")
-    raw = tmp / "raw"
-    shutil.copytree(RAW_DIR, raw, ignore=shutil.ignore_patterns("qm_official"))
-    path = build_hostile_store(raw, tmp / "kiezkarte.gpkg")
-    return create_app({"STORE": str(path), "TESTING": True}).test_client()
+@pytest.fixture()
+def hostile_client(hostile_store_url):
+    return create_app({"STORE": hostile_store_url, "TESTING": True}).test_client()
 
 
 def test_html_in_data_is_shown_as_text(hostile_client):

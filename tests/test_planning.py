@@ -9,7 +9,6 @@ from app.accounts import add_user
 from app.store import open_planner
 
 PASSWORD = "correct horse battery staple"
-pytestmark = pytest.mark.both_stores
 
 
 @pytest.fixture()

@@ -19,10 +19,10 @@ INSIDE = ("52.5331", "13.3283")  # a point in the Beusselstraße area (lat, lon)
 
 
 @pytest.fixture()
-def app(built, tmp_path):
-    planner = open_planner(str(built[0]), str(tmp_path / "planner.gpkg"))
+def app(store_url, planner_url):
+    planner = open_planner(store_url, planner_url)
     add_user(planner, "anna", PASSWORD)
-    return create_app({"STORE": str(built[0]), "PLANNER_STORE": planner.path, "TESTING": True})
+    return create_app({"STORE": store_url, "PLANNER_STORE": planner.path, "TESTING": True})
 
 
 @pytest.fixture()

@@ -128,8 +128,8 @@ def test_address_lookups_answer_the_same(clients):
         assert status == 200
 
 
-def test_point_lookups_answer_the_same(clients, store):
-    plr = store.read_layer("planungsraeume").sample(30, random_state=11)
+def test_point_lookups_answer_the_same(clients, built):
+    plr = open_store(built[0]).read_layer("planungsraeume").sample(30, random_state=11)
     points = plr.geometry.representative_point()
     web = points.to_crs(crs.WEB_CRS)
     for utm, lonlat in zip(points, web):
@@ -192,7 +192,6 @@ def test_the_stores_hold_the_same_layers(built, postgis_built):
         pd.testing.assert_frame_equal(pd.DataFrame(pg.read_layer(layer)), pd.DataFrame(gpkg.read_layer(layer)))
         if layer != "area_indicators":
             assert pg.envelopes(layer) == gpkg.envelopes(layer), layer  # float32 R-tree boxes, rounded alike
-    assert built[1].counts == postgis_built[1].counts
 
 
 # -- planners: import, edit, create, delete, audit -------------------------------------------------------

@@ -13,7 +13,6 @@ from app.project_filter import ProjectFilter
 from app.store import open_planner, open_store
 from tests.conftest import RAW_DIR
 
-pytestmark = pytest.mark.both_stores
 
 
 @pytest.fixture()

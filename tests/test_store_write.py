@@ -10,9 +10,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pytest
 import shapely
 
 from app.store.gpkg import write_geopackage
+
+pytestmark = pytest.mark.geopackage_only("the GeoPackage writer's file format, compared with GDAL's")
 
 STAMP = {"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"}
 

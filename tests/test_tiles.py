@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 
 import geopandas as gpd
 import numpy as np
+import psycopg
 import pytest
 import shapely
 from pyproj import Transformer
@@ -25,6 +26,7 @@ from app.errors import KiezkarteError, SourceError
 from app.store import open_store
 from app.store.big import _store_box, open_big_layers, write_big_layer
 from app.synthetic import LAYER_ID, SPECIES, synthetic_trees
+from tests.conftest import store_of, unbuilt_store_url
 
 BERLIN = (13.088, 52.338, 13.761, 52.675)  # the Planungsräume's extent, lon/lat
 ALEX = (13.4132, 52.5219)                  # Alexanderplatz
@@ -128,8 +130,8 @@ def test_cells_made_on_the_fly_equal_the_stored_pyramid():
 # ---------------------------------------------------------------- MVT round trip of a small layer
 
 @pytest.fixture()
-def small_layer(tmp_path):
-    """Five hand-placed points near Alexanderplatz in a GeoPackage big-layer store of their own."""
+def small_layer(request, backend, tmp_path):
+    """Five hand-placed points near Alexanderplatz in a big-layer store of their own (URL last)."""
     lon = np.array([13.4130, 13.4135, 13.4140, 13.4100, 13.4200])
     lat = np.array([52.5220, 52.5221, 52.5215, 52.5230, 52.5200])
     frame = gpd.GeoDataFrame({"id": ["a", "b", "c", "d", "<img src=x onerror=alert(1)>"],
@@ -137,14 +139,14 @@ def small_layer(tmp_path):
                               "planting_year": [1990, 2001, 1875, 2020, 1990],
                               "height_m": [12.5, 7.25, 30.0, float("nan"), 3.0]},
                              geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326").to_crs(25833)
-    store = tmp_path / "kiezkarte.gpkg"
+    store = unbuilt_store_url(request, backend, tmp_path)  # big layers only
     layer = prepare("test_small", frame, "<frame>", fields=None)
-    write_big_layer(str(store), layer)
-    return open_big_layers(str(store)), lon, lat, frame
+    write_big_layer(store, layer)
+    return open_big_layers(store), lon, lat, frame, store
 
 
 def test_mvt_round_trip_of_a_small_layer(small_layer):
-    big, lon, lat, frame = small_layer
+    big, lon, lat, frame, _ = small_layer
     meta = big.meta("test_small")
     assert meta["count"] == 5 and [f["name"] for f in meta["fields"]] == ["id", "species", "planting_year", "height_m"]
     assert [f["type"] for f in meta["fields"]] == ["TEXT", "TEXT", "INTEGER", "REAL"]
@@ -174,17 +176,28 @@ def test_mvt_round_trip_of_a_small_layer(small_layer):
 # ---------------------------------------------------------------- the 1M-point synthetic layer
 
 @pytest.fixture(scope="module")
-def big_store(built, tmp_path_factory):
-    """A copy of the built store with the 1,000,000-point synthetic layer loaded (GeoPackage)."""
-    folder = tmp_path_factory.mktemp("bigstore")
+def million_trees(built):
+    plr = open_store(str(built[0])).read_layer("planungsraeume")
+    return synthetic_trees(plr[["plr_id", "residents", "geometry"]], 1_000_000)
+
+
+def copy_of_built(request, backend, built, folder, name: str) -> str:
+    """A copy of the built store of this backend that a test may add big layers to."""
+    if backend == "postgis":
+        return store_of(request, backend, built[0], name)
     path = folder / "kiezkarte.gpkg"
     shutil.copyfile(built[0], path)
-    plr = open_store(str(path)).read_layer("planungsraeume")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def big_store(request, backend, built, million_trees, tmp_path_factory):
+    """A copy of the built store with the 1,000,000-point synthetic layer loaded."""
+    url = copy_of_built(request, backend, built, tmp_path_factory.mktemp("bigstore"), "big")
     started = time.perf_counter()
-    trees = synthetic_trees(plr[["plr_id", "residents", "geometry"]], 1_000_000)
-    report = load_big_layer(str(path), LAYER_ID, trees, description="SYNTHETIC TEST DATA: 1,000,000 points")
+    report = load_big_layer(url, LAYER_ID, million_trees, description="SYNTHETIC TEST DATA: 1,000,000 points")
     seconds = time.perf_counter() - started
-    return path, report, seconds, trees
+    return url, report, seconds, million_trees
 
 
 @pytest.mark.slow
@@ -193,11 +206,11 @@ def test_a_million_points_generate_and_load_in_seconds(big_store):
     assert report.count == 1_000_000  # about 10 s on 2 cores (no timed assertion: speed lives in bench/)
     assert set(report.seconds) == {"read", "prepare", "write"}
     assert trees["id"].is_unique and set(trees["species"]) <= {s for s, _ in SPECIES}
-    plr = open_store(str(path)).read_layer("planungsraeume")
+    plr = open_store(path).read_layer("planungsraeume")
     inside = shapely.contains_xy(plr.set_index("plr_id").geometry.loc[trees["plr_id"].iloc[:2000]].to_numpy(),
                                  trees.geometry.x.iloc[:2000].to_numpy(), trees.geometry.y.iloc[:2000].to_numpy())
     assert inside.all()  # each point lies in the Planungsraum it names
-    big = open_big_layers(str(path))
+    big = open_big_layers(path)
     assert big.ids() == [LAYER_ID] and big.meta(LAYER_ID)["synthetic"] is True
 
 
@@ -205,7 +218,7 @@ def test_a_million_points_generate_and_load_in_seconds(big_store):
 @pytest.mark.parametrize("z", [10, 11])
 def test_city_wide_tiles_of_a_million_points_stay_under_100_kb(big_store, z):
     path, *_ = big_store
-    client = create_app({"STORE": str(path), "TESTING": True}).test_client()
+    client = create_app({"STORE": path, "TESTING": True}).test_client()
     total = 0
     for x, y in tiles.tiles_covering(BERLIN, z):
         url = f"/tiles/{LAYER_ID}/{z}/{x}/{y}.pbf"
@@ -232,7 +245,7 @@ def _direct_fids(big, layer: str, z: int, x: int, y: int) -> set[int]:
 @pytest.mark.parametrize("z", [16, 17])
 def test_a_street_level_tile_holds_exactly_the_stores_points(big_store, z):
     path, *_ = big_store
-    big = open_big_layers(str(path))
+    big = open_big_layers(path)
     x, y = tiles.lonlat_to_tile(*ALEX, z)
     features = tiles.decode(big.tile(LAYER_ID, z, x, y))[LAYER_ID]["features"]
     assert features and all("count" not in f["properties"] for f in features)  # points, not cells
@@ -311,11 +324,11 @@ def test_the_postgis_layer_is_served_by_the_app(both_backends, postgres):
 # ---------------------------------------------------------------- endpoints
 
 @pytest.fixture()
-def small_client(small_layer, monkeypatch, tmp_path):
+def small_client(small_layer, monkeypatch):
     monkeypatch.setitem(catalog._BY_ID, "test_small", catalog.Layer(
         "test_small", "Testbäume", "Test trees", "test", "test", "test licence", "Kiezkarte tests", "tests",
         synthetic=True))
-    return create_app({"STORE": str(tmp_path / "kiezkarte.gpkg"), "TESTING": True}).test_client()
+    return create_app({"STORE": small_layer[-1], "TESTING": True}).test_client()
 
 
 def test_tile_responses_carry_type_gzip_etag_and_cache(small_client):
@@ -392,7 +405,7 @@ class _Assets(HTMLParser):
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_the_layer_page_loads_only_local_files_within_the_budget(big_store, lang):
     path, *_ = big_store
-    client = create_app({"STORE": str(path), "TESTING": True}).test_client()
+    client = create_app({"STORE": path, "TESTING": True}).test_client()
     page = client.get(f"/ebenen/{LAYER_ID}?lang={lang}", headers={"Accept-Encoding": "gzip"})
     assert page.status_code == 200 and page.content_encoding == "gzip"
     html = gzip.decompress(page.data).decode()
@@ -427,12 +440,15 @@ def test_the_layer_page_of_an_unknown_layer_is_a_404_page(small_client):
 # ---------------------------------------------------------------- loading real files
 
 @pytest.fixture()
-def cadastre_store(built, tmp_path, monkeypatch):
+def cadastre_store(request, backend, built, tmp_path, monkeypatch) -> str:
+    """A copy of the built store without big layers (in PostGIS one per session, its layers dropped per test)."""
     monkeypatch.setitem(catalog._BY_ID, "test_cadastre", catalog.Layer(
         "test_cadastre", "Baumkataster (Test)", "Tree cadastre (test)", "test", "test", "test", "tests", "tests"))
-    path = tmp_path / "kiezkarte.gpkg"
-    shutil.copyfile(built[0], path)
-    return path
+    url = copy_of_built(request, backend, built, tmp_path, "cadastre")
+    if backend == "postgis":
+        with psycopg.connect(request.getfixturevalue("postgres").url, autocommit=True) as conn:
+            conn.execute("DROP SCHEMA IF EXISTS cadastre_layers CASCADE")
+    return url
 
 
 def test_a_real_cadastre_csv_loads_through_the_same_path(cadastre_store, tmp_path):
@@ -441,9 +457,9 @@ def test_a_real_cadastre_csv_loads_through_the_same_path(cadastre_store, tmp_pat
                    "00008100:0001;Linde;1985;12,5;13,4132;52,5219\n"
                    "00008100:0002;Eiche;;7;13,4140;52,5215\n"
                    "00008100:0003;Ahorn;2001;;13,3000;52,4500\n", encoding="utf-8")
-    report = load_big_layer(str(cadastre_store), "test_cadastre", csv)
+    report = load_big_layer(cadastre_store, "test_cadastre", csv)
     assert report.count == 3
-    big = open_big_layers(str(cadastre_store))
+    big = open_big_layers(cadastre_store)
     meta = big.meta("test_cadastre")
     assert meta["synthetic"] is False and meta["source"] == "baumkataster.csv"
     assert {f["name"]: f["type"] for f in meta["fields"]} == {
@@ -452,12 +468,12 @@ def test_a_real_cadastre_csv_loads_through_the_same_path(cadastre_store, tmp_pat
     features = tiles.decode(big.tile("test_cadastre", 17, x, y))["test_cadastre"]["features"]
     props = {f["properties"]["gisid"]: f["properties"] for f in features}
     assert props["00008100:0001"] == {"gisid": "00008100:0001", "art_dtsch": "Linde", "pflanzjahr": 1985,
-                                      "baumhoehe": 12.5, "plr_id": open_store(str(cadastre_store)).scalar(
+                                      "baumhoehe": 12.5, "plr_id": open_store(cadastre_store).scalar(
                                           "SELECT plr_id FROM planungsraeume WHERE plr_name = 'Alexanderplatzviertel'")}
     assert "pflanzjahr" not in props["00008100:0002"]  # missing stays missing
     # loading again replaces the layer: new version, readers see it
     first_version = meta["version"]
-    load_big_layer(str(cadastre_store), "test_cadastre", csv)
+    load_big_layer(cadastre_store, "test_cadastre", csv)
     assert big.meta("test_cadastre")["version"] != first_version
 
 
@@ -466,11 +482,11 @@ def test_a_geojson_cadastre_loads_and_a_lying_crs_is_refused(cadastre_store, tmp
                               crs="EPSG:4326")
     good = tmp_path / "trees.geojson"
     points.to_file(good, driver="GeoJSON", engine="pyogrio")
-    assert load_big_layer(str(cadastre_store), "test_cadastre", good).count == 2
+    assert load_big_layer(cadastre_store, "test_cadastre", good).count == 2
     lying = tmp_path / "lying.gpkg"
     points.set_crs("EPSG:25833", allow_override=True).to_file(lying, driver="GPKG", engine="pyogrio")
     with pytest.raises(SourceError, match="declares EPSG:25833"):
-        load_big_layer(str(cadastre_store), "test_cadastre", lying)
+        load_big_layer(cadastre_store, "test_cadastre", lying)
 
 
 @pytest.mark.parametrize("geometry, message", [
@@ -482,23 +498,23 @@ def test_bad_cadastres_are_refused_with_the_row(cadastre_store, geometry, messag
     frame = gpd.GeoDataFrame({"baumid": ["1", "2"]}, geometry=[shapely.Point(13.40, 52.50), geometry],
                              crs="EPSG:4326")
     with pytest.raises(SourceError, match=message) as caught:
-        load_big_layer(str(cadastre_store), "test_cadastre", frame)
+        load_big_layer(cadastre_store, "test_cadastre", frame)
     assert caught.value.row == 3
-    assert not open_big_layers(str(cadastre_store)).ids()  # nothing written
+    assert not open_big_layers(cadastre_store).ids()  # nothing written
 
 
 def test_a_layer_needs_a_catalogue_entry_and_a_clean_id(cadastre_store):
     frame = gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.Point(13.4, 52.5)], crs="EPSG:4326")
     with pytest.raises(KiezkarteError, match="app/catalog.py"):
-        load_big_layer(str(cadastre_store), "not_in_catalogue", frame)
+        load_big_layer(cadastre_store, "not_in_catalogue", frame)
     with pytest.raises(KiezkarteError, match="lower-case"):
-        load_big_layer(str(cadastre_store), "Bad-Name", frame)
+        load_big_layer(cadastre_store, "Bad-Name", frame)
 
 
-def test_the_cli_writes_synthetic_points_to_a_file(built, tmp_path):
+def test_the_cli_writes_synthetic_points_to_a_file(store_url, tmp_path):
     from app.cli import main
     out = tmp_path / "trees.csv"
-    assert main(["--store", str(built[0]), "synthetic-trees", "--count", "500", "-o", str(out)]) == 0
+    assert main(["--store", store_url, "synthetic-trees", "--count", "500", "-o", str(out)]) == 0
     text = out.read_text()
     assert text.splitlines()[0] == "id,species,planting_year,height_m,plr_id,lon,lat" and len(text.splitlines()) == 501
     assert re.match(r"SYN-0000001,\w+,\d{4},[\d.]+,\d{8},13\.\d+,52\.\d+", text.splitlines()[1])

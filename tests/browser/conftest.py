@@ -13,8 +13,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.config import REPO_ROOT
-from tests.conftest import RAW_DIR
-from tests.test_pages import build_hostile_store
+from tests.conftest import fresh_planner_url
 
 CHROMIUM = os.environ.get("KIEZKARTE_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = REPO_ROOT / "artifacts" / "screenshots"
@@ -23,17 +22,8 @@ PHONE = {"width": 360, "height": 740}
 
 
 @pytest.fixture(scope="session")
-def hostile_store(tmp_path_factory):
-    """The shipped data plus a project and a kita named like an XSS attack (tests/test_pages.py)."""
-    tmp = tmp_path_factory.mktemp("browser-store")
-    raw = tmp / "raw"
-    shutil.copytree(RAW_DIR, raw, ignore=shutil.ignore_patterns("qm_official"))
-    return build_hostile_store(raw, tmp / "kiezkarte.gpkg")
-
-
-@pytest.fixture(scope="session")
-def live_app(hostile_store):
-    return create_app({"STORE": str(hostile_store), "TESTING": True})
+def live_app(hostile_store_url):
+    return create_app({"STORE": hostile_store_url, "TESTING": True})
 
 
 def _serve(app):
@@ -57,13 +47,13 @@ PLANNER = ("anna", "correct horse battery staple")
 
 
 @pytest.fixture()
-def planner_base_url(hostile_store, tmp_path):
+def planner_base_url(hostile_store_url, tmp_path):
     """A server of its own with a fresh planner store and the account PLANNER (edits stay in this test)."""
     from app.accounts import add_user
     from app.store import open_planner
-    planner = open_planner(str(hostile_store), str(tmp_path / "planner.gpkg"))
+    planner = open_planner(hostile_store_url, fresh_planner_url(hostile_store_url, tmp_path))
     add_user(planner, *PLANNER)
-    app = create_app({"STORE": str(hostile_store), "PLANNER_STORE": planner.path, "TESTING": True})
+    app = create_app({"STORE": hostile_store_url, "PLANNER_STORE": planner.path, "TESTING": True})
     yield from _serve(app)
 
 

@@ -159,10 +159,10 @@ def test_a_page_on_another_site_embeds_the_map_and_it_draws(new_page, base_url, 
         assert_local(rec, page)
 
 
-def test_a_site_left_out_of_the_allowlist_cannot_frame_the_embed(new_page, hostile_store, other_site):
-    allowed = create_app({"STORE": str(hostile_store), "TESTING": True,
+def test_a_site_left_out_of_the_allowlist_cannot_frame_the_embed(new_page, hostile_store_url, other_site):
+    allowed = create_app({"STORE": hostile_store_url, "TESTING": True,
                           "EMBED_FRAME_ANCESTORS": f"https://www.berlin.de {other_site.origin}"})
-    refused = create_app({"STORE": str(hostile_store), "TESTING": True,
+    refused = create_app({"STORE": hostile_store_url, "TESTING": True,
                           "EMBED_FRAME_ANCESTORS": "https://www.berlin.de http://127.0.0.1:8123"})
     for app, name in ((allowed, "allowed"), (refused, "refused")):
         for base in _serve(app):
@@ -382,8 +382,8 @@ def test_the_generator_writes_the_snippet_and_previews_it(browser, base_url):
 
 # ------------------------------------------------------------------ privacy: tiles from another server
 
-def test_a_third_party_basemap_is_loaded_only_after_a_click(new_page, hostile_store, other_site):
-    app = create_app({"STORE": str(hostile_store), "TESTING": True,
+def test_a_third_party_basemap_is_loaded_only_after_a_click(new_page, hostile_store_url, other_site):
+    app = create_app({"STORE": hostile_store_url, "TESTING": True,
                       "TILE_URL": other_site.origin + "/tiles/{z}/{x}/{y}.png", "TILE_ATTRIBUTION": "Test tiles"})
     for base in _serve(app):
         url = other_site.add("/tiles-host.html", host_page("Tiles", iframe(f"{base}/embed/gebiete/{AREA}?lang=en", 400)))
