@@ -75,11 +75,23 @@ def assert_gdal_finds_by_box(path):
 
 
 @pytest.fixture()
-def gpkg_stores(store_url, tmp_path):
-    planner = open_planner(store_url, str(tmp_path / "planner.gpkg"))
+def gpkg_stores(built, tmp_path):
+    """The GeoPackage store with a fresh planner GeoPackage: for the file's own R-tree and triggers."""
+    planner = open_planner(str(built[0]), str(tmp_path / "planner.gpkg"))
+    return open_store(str(built[0]), planner.path), planner
+
+
+@pytest.fixture()
+def stores(store_url, planner_url):
+    """The store of this test's backend with a fresh planner store."""
+    planner = open_planner(store_url, planner_url)
     return open_store(store_url, planner.path), planner
 
 
+GPKG_INDEX = "the planner GeoPackage's own R-tree and GDAL's triggers"
+
+
+@pytest.mark.geopackage_only(GPKG_INDEX)
 def test_imported_geopackage_is_sound_and_gdal_filters_by_its_index(gpkg_stores, plr_points, tmp_path):
     store, planner = gpkg_stores
     before = triggers(planner.path)
@@ -90,6 +102,7 @@ def test_imported_geopackage_is_sound_and_gdal_filters_by_its_index(gpkg_stores,
     assert_gdal_finds_by_box(planner.path)
 
 
+@pytest.mark.geopackage_only(GPKG_INDEX)
 def test_moved_projects_move_in_the_index_and_the_audit_log(gpkg_stores, plr_points, tmp_path):
     store, planner = gpkg_stores
     import_projects(lonlat_csv(tmp_path / "p.csv", plr_points), store, planner, username="anna")
@@ -108,6 +121,7 @@ def test_moved_projects_move_in_the_index_and_the_audit_log(gpkg_stores, plr_poi
     assert_gdal_finds_by_box(planner.path)
 
 
+@pytest.mark.geopackage_only(GPKG_INDEX)
 def test_a_single_edit_after_an_import_keeps_the_index(gpkg_stores, plr_points, tmp_path):
     store, planner = gpkg_stores
     import_projects(lonlat_csv(tmp_path / "p.csv", plr_points), store, planner, username="t")
@@ -123,7 +137,6 @@ def test_a_single_edit_after_an_import_keeps_the_index(gpkg_stores, plr_points, 
     assert row["plr_id"] == plr_points.index[-1]
 
 
-@pytest.mark.parametrize("backend", ["gpkg", "postgis"], indirect=True)
 def test_research_seed_adds_refreshes_and_keeps_planners_edits(store_url, planner_url, backend, tmp_path):
     """The research projects come in as one batch too: a second seed changes nothing, a changed
     research project follows the research table unless a planner edited it, a new one is added."""
@@ -152,15 +165,15 @@ def test_research_seed_adds_refreshes_and_keeps_planners_edits(store_url, planne
                                                       (edited_id, followed_id, "research-new-1"))}
     assert titles == {edited_id: "Von Anna umbenannt", followed_id: "Neuer Titel der Recherche",
                       "research-new-1": "Neuer Titel der Recherche"}
-    if backend == "gpkg":
+    if backend == "geopackage":
         assert_sound_geopackage(planner.path)
 
 
-def test_projected_coordinates_in_several_crs_in_one_file(gpkg_stores, tmp_path):
+def test_projected_coordinates_in_several_crs_in_one_file(stores, tmp_path):
     """Each row's x/y (or WKT) is read in the first CRS that puts it in Berlin, EPSG:25833 first;
     a row that fits none is named with its field."""
     from pyproj import Transformer
-    store, planner = gpkg_stores
+    store, planner = stores
     plr = gpd.read_file(RAW_DIR / "lor2021_planungsraeume" / "lor_planungsraeume_2021.shp").set_index("PLR_ID")
     targets = {"01200517": 25833, "08100415": 4326, "03601139": 3857, "09502042": 25832}
     rows = []
@@ -181,11 +194,11 @@ def test_projected_coordinates_in_several_crs_in_one_file(gpkg_stores, tmp_path)
     assert report.errors == [(7, "x", "(1.0, 2.0) lies outside Berlin in every CRS tried; give --crs")]
 
 
-def test_projects_placed_by_facility_name(gpkg_stores, tmp_path):
+def test_projects_placed_by_facility_name(stores, tmp_path):
     """A place named once (a real school, kita, youth centre or green space of the store) places the
     project there; a name several places share places nothing by itself."""
     from app.names import name_key
-    store, planner = gpkg_stores
+    store, planner = stores
     places = store.features("places", "kind IN ('kita', 'school', 'youth_centre', 'green_space')")
     counts = pd.Series([name_key(r["name"]) for r, _ in places]).value_counts()
     unique = [(r, g) for r, g in places if counts[name_key(r["name"])] == 1 and g is not None][:3]

@@ -16,7 +16,6 @@ from app.store import open_planner, open_store
 from app.errors import SourceError
 from tests.conftest import RAW_DIR
 
-pytestmark = pytest.mark.both_stores
 
 
 @pytest.fixture()

@@ -214,6 +214,7 @@ def test_a_killed_build_leaves_the_old_store_and_can_be_rerun(built, tmp_path):
     assert sqlite3.connect(target).execute("SELECT count(*) FROM planungsraeume").fetchone()[0] == 542
 
 
+@pytest.mark.geopackage_only("the temporary .gpkg beside a GeoPackage store; PostGIS loads a layer in one transaction")
 def test_a_killed_layer_load_leaves_no_temporary_file_after_the_next_load(built, tmp_path):
     store = tmp_path / "store.gpkg"
     store.write_bytes(built[0].read_bytes())
