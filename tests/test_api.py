@@ -139,3 +139,19 @@ def test_indicator_definitions_match_the_map_properties(client):
     ids = [i["id"] for i in client.get("/api/indicators").get_json()["indicators"]]
     props = client.get("/api/planungsraeume").get_json()["features"][0]["properties"]
     assert set(ids) <= set(props)
+
+
+@pytest.mark.parametrize("url", ["/api/projects?area=%00", "/api/lookup?address=Ackerstra%C3%9Fe%00%201",
+                                 "/api/areas/beussel%00strasse", "/gebiete/beusselstrasse?indicator=%00",
+                                 "/ogc/collections/projects/items?status=%00"])
+def test_a_nul_character_is_refused_alike_on_both_backends(client, url):
+    """PostgreSQL text cannot hold NUL, SQLite would: refused before any store sees it."""
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "NUL character" in response.get_data(as_text=True)
+
+
+def test_a_nul_character_in_a_form_or_json_body_is_refused(client):
+    assert client.post("/planung/anmelden", data={"username": "a\x00", "password": "x"}).status_code == 400
+    response = client.post("/api/projects", json={"title": "Titel\x00"})
+    assert response.status_code == 400 and "JSON body" in response.get_json()["error"]

@@ -564,6 +564,7 @@ def test_the_layer_map_draws_in_chromium_and_a_click_shows_escaped_attributes(sm
                 page.wait_for_selector("html[data-map-ready='1']", timeout=20_000)
                 assert page.locator("#layer-map canvas").count() >= 1
                 hostile = "<img src=x onerror=alert(1)>"
+                page.locator("#layer-map").scroll_into_view_if_needed()  # below the fold at 1280x800
                 point = page.evaluate("() => { const m = document.getElementById('layer-map').kiezkarteMap;"
                                       " const p = m.latLngToContainerPoint([52.5200, 13.4200]);"
                                       " const r = m.getContainer().getBoundingClientRect();"

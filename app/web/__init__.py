@@ -45,9 +45,10 @@ def healthz():
 
 
 def init_app(app: Flask) -> None:
-    from . import api, errors, http, ogc
+    from . import api, errors, http, ogc, request_input
     errors.init_app(app)
     http.init_app(app)
+    request_input.init_app(app)
     app.register_blueprint(ops)
     app.register_blueprint(api.bp)
     app.register_blueprint(ogc.bp)
