@@ -372,10 +372,18 @@ def _concat(frames) -> gpd.GeoDataFrame:
 
 # ---------------------------------------------------------------- addresses and QM tables
 
-def addresses(raw: Path, notes: list[str], valid_plr) -> pd.DataFrame:
-    path = raw / "adressen_plr" / "adressen.csv.gz"
+ADDRESSES = Path("adressen_plr") / "adressen.csv.gz"
+
+
+def read_addresses(raw: Path) -> pd.DataFrame:
+    """The address file as read (401,032 rows), its columns checked; ``clean_addresses`` does the rest."""
+    path = raw / ADDRESSES
     df = read_csv(path)
     require_columns(df, path, ["hnr", "hnr_zusatz", "str_name", "plz", "ort_name", "PLR_ID"])
+    return df
+
+
+def clean_addresses(df: pd.DataFrame, path, notes: list[str], valid_plr) -> pd.DataFrame:
     out = pd.DataFrame({"street": stripped(df["str_name"]), "hnr": stripped(df["hnr"]),
                         "hnr_suffix": list(map(str.upper, stripped(df["hnr_zusatz"]))), "plz": stripped(df["plz"]),
                         "ortsteil": stripped(df["ort_name"]), "plr_id": plr_ids(df, "PLR_ID", path)}, dtype=str)

@@ -22,7 +22,7 @@ from ..errors import StoreMissing
 from .base import SQLReader
 
 # Fixed timestamps make two builds of the same data byte-identical. The temporary file is
-# renamed into place only when complete, so it needs neither a rollback journal nor fsyncs.
+# renamed into place only when complete, so it needs no rollback journal and is flushed once.
 _STAMP = "2000-01-01T00:00:00.000Z"
 _GDAL_WRITE = {"OGR_CURRENT_DATE": _STAMP, "OGR_SQLITE_JOURNAL": "OFF", "OGR_SQLITE_SYNCHRONOUS": "OFF"}
 
@@ -55,14 +55,20 @@ def _remove_orphans(path: Path) -> None:
 
 
 def write_geopackage(path, layers: dict[str, gpd.GeoDataFrame], tables: dict[str, pd.DataFrame]) -> None:
-    """Write every layer and table into a new GeoPackage, then move it to ``path``.
+    """Write every layer and table into a new GeoPackage, then move it to ``path``."""
+    tmp = start_geopackage(path)
+    try:
+        add_to_geopackage(tmp, layers, tables)
+        commit_geopackage(tmp, path)
+    except BaseException:
+        discard_geopackage(tmp)
+        raise
 
-    Layers (with geometry) go through GDAL. Attribute tables go through ``sqlite3`` in the
-    same shape GDAL gives them (``fid`` key, the same column types, the feature-count
-    triggers, rows in ``gpkg_contents`` as 'attributes' and in ``gpkg_ogr_contents``), in
-    one transaction with thousands of rows per statement: GDAL took 1.8 s for the 400,000
-    addresses, this takes 0.5 s. Indexes are created last, after the bulk inserts.
-    ``tests/test_store_write.py`` checks that both give the same tables.
+
+def start_geopackage(path) -> str:
+    """A fresh temporary path beside ``path`` for a store being written (the file does not exist yet).
+
+    Temporary files of killed builds are deleted first. The pid in the name says whose file it is.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,9 +76,23 @@ def write_geopackage(path, layers: dict[str, gpd.GeoDataFrame], tables: dict[str
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-{os.getpid()}-", suffix=".tmp.gpkg", dir=path.parent)
     os.close(fd)
     os.unlink(tmp)
+    return tmp
+
+
+def add_to_geopackage(tmp, layers: dict[str, gpd.GeoDataFrame], tables: dict[str, pd.DataFrame]) -> None:
+    """Add layers and tables to the store being written at ``tmp`` (created by the first call).
+
+    Layers (with geometry) go through GDAL. Attribute tables go through ``sqlite3`` in the
+    same shape GDAL gives them (``fid`` key, the same column types, the feature-count
+    triggers, rows in ``gpkg_contents`` as 'attributes' and in ``gpkg_ogr_contents``), in
+    one transaction with thousands of rows per statement: GDAL took 1.8 s for the 400,000
+    addresses, this takes 0.5 s. Their indexes (``INDEXES``) are created after the inserts.
+    ``tests/test_store_write.py`` checks that both give the same tables. Calls may come from
+    different processes, one after the other, never at the same time.
+    """
     columns = {name: _attribute_columns(df) for name, df in tables.items()}
     by_gdal = [name for name, cols in columns.items() if cols is None]
-    if not layers and len(by_gdal) < len(tables):
+    if not layers and len(by_gdal) < len(tables) and not os.path.exists(tmp):
         by_gdal.insert(0, next(name for name in tables if name not in by_gdal))  # GDAL creates the GeoPackage
     try:
         pyogrio.set_gdal_config_options(_GDAL_WRITE)
@@ -81,28 +101,41 @@ def write_geopackage(path, layers: dict[str, gpd.GeoDataFrame], tables: dict[str
                                     layer_options={"SPATIAL_INDEX": "YES", "FID": "fid"})
         for name in by_gdal:
             pyogrio.write_dataframe(tables[name], tmp, layer=name, driver="GPKG")
-        con = sqlite3.connect(tmp, isolation_level=None)
-        try:
-            con.execute("PRAGMA journal_mode = OFF")
-            con.execute("PRAGMA synchronous = OFF")
-            con.execute("BEGIN")
-            for name, df in tables.items():
-                if name not in by_gdal:
-                    _write_attributes(con, name, df, columns[name])
-            for table, cols in INDEXES:
-                if table in layers or table in tables:
-                    con.execute(f'CREATE INDEX "idx_{table}_{"_".join(cols)}" ON "{table}" ({", ".join(cols)})')
-            con.execute("COMMIT")
-        finally:
-            con.close()
-        os.replace(tmp, path)
-    except BaseException:
-        for leftover in (tmp, tmp + "-journal", tmp + "-wal"):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
-        raise
     finally:
         pyogrio.set_gdal_config_options({k: None for k in _GDAL_WRITE})
+    con = sqlite3.connect(tmp, isolation_level=None)
+    try:
+        con.execute("PRAGMA journal_mode = OFF")  # a temporary file, renamed into place only when complete
+        con.execute("PRAGMA synchronous = OFF")
+        con.execute("BEGIN")
+        for name, df in tables.items():
+            if name not in by_gdal:
+                _write_attributes(con, name, df, columns[name])
+        for table, cols in INDEXES:
+            if table in layers or table in tables:
+                con.execute(f'CREATE INDEX "idx_{table}_{"_".join(cols)}" ON "{table}" ({", ".join(cols)})')
+        con.execute("COMMIT")
+    finally:
+        con.close()
+
+
+def commit_geopackage(tmp, path) -> None:
+    """Move the complete store at ``tmp`` to ``path``: flushed to disk first, so that after a
+    crash ``path`` holds either the old store or the whole new one."""
+    with open(tmp, "rb+") as written:
+        os.fsync(written.fileno())
+    os.replace(tmp, path)
+    folder = os.open(Path(path).parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)  # the rename itself
+    finally:
+        os.close(folder)
+
+
+def discard_geopackage(tmp) -> None:
+    for leftover in (tmp, f"{tmp}-journal", f"{tmp}-wal"):
+        if os.path.exists(leftover):
+            os.unlink(leftover)
 
 
 def _attribute_columns(df: pd.DataFrame) -> list[tuple[str, str, list]] | None:
