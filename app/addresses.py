@@ -7,23 +7,27 @@ build runs it in a forked child process beside the geometry work (``app.forked``
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .names import name_key
-from .sources import clean_addresses
+from .sources import ADDRESSES, clean_addresses, planungsraum_ids
 from .store.gpkg import add_to_geopackage
 
 
-def write_tables(store_tmp, rows: pd.DataFrame, path, valid_plr) -> tuple[int, list[str]]:
-    """Clean ``rows``, key each street, write ``addresses`` and ``streets`` into ``store_tmp``.
+def write_tables(store_tmp, rows: pd.DataFrame, raw: Path) -> tuple[int, list[str]]:
+    """Clean ``rows`` (read from ``raw``), key each street, write ``addresses`` and
+    ``streets`` into ``store_tmp``; returns the number of addresses and the notes.
 
-    Returns the number of addresses and the notes. Works on the street names' codes
-    (``pd.factorize``): ``name_key`` runs once per street (11,000), not once per address.
+    The Planungsraum ids the rows must match are read here from the shapefile's table
+    (no geometry, milliseconds), so this can start before the build has the Planungsräume.
+    Works on the street names' codes (``pd.factorize``): ``name_key`` runs once per
+    street (11,000), not once per address (400,000).
     """
     notes: list[str] = []
-    addresses = clean_addresses(rows, path, notes, valid_plr)
+    addresses = clean_addresses(rows, raw / ADDRESSES, notes, planungsraum_ids(raw))
     codes, names = pd.factorize(addresses["street"].to_numpy(dtype=object))
     keys = np.array([name_key(s) for s in names], dtype=object)
     addresses.insert(1, "street_key", pd.Series(keys[codes], index=addresses.index, dtype=str))

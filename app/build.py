@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from .errors import SourceError
 from .forked import Forked
 from .projects import locate_projects, precision_counts
 from .store import backend, ensure_planner, postgis  # postgis: imported here, not in the middle of a build
-from .store.gpkg import add_to_geopackage, commit_geopackage, discard_geopackage, start_geopackage
+from .store.gpkg import add_to_geopackage, commit_geopackage, discard_geopackage, move_layers, start_geopackage
 
 OFFICIAL_AREAS_DIR = "qm_official"  # under the raw folder; written by `kiezkarte import-areas`
 WEB_SIMPLIFY_M = 20  # below a pixel at city zoom
@@ -48,61 +48,42 @@ def build(raw_dir, store_url, official_areas: Path | None = None, planner_url: s
 
     The research projects go to the built store as ``research_projects`` and seed the
     planner store (``planner_url``, default beside the store), which keeps edits.
-    The address tables are made by a child process (``addresses.write_tables``) while
-    this one does the geometry; both write into the new store, one after the other.
+    Two forked child processes work beside this one (``forked``): one makes the address
+    tables (``addresses.write_tables``) in the new store, the other the web GeoJSON.
     """
     started = time.perf_counter()
     raw = Path(raw_dir)
     report = BuildReport()
     notes = {stage: [] for stage in NOTE_STAGES}
 
-    plr = _planungsraeume(raw, notes["planungsraeume"])
     address_rows = sources.read_addresses(raw)
-    with _store_being_written(store_url) as tmp:
+    with _store_being_written(store_url) as tmp, ExitStack() as children:
         add_to_geopackage(tmp, {}, {"catalog": pd.DataFrame([layer.as_dict() for layer in catalog.LAYERS])})
-        address_job = Forked(addresses.write_tables, tmp, address_rows, raw / sources.ADDRESSES, set(plr["plr_id"]))
-        try:
-            places = _places(raw, notes["places"], plr)
-            plr = _with_facility_counts(plr, places)
-            areas = qm.build_areas(sources.qm_areas(raw, notes["areas"]), plr, notes["areas"],
-                                   path=raw / "qm" / "qm_areas.csv")
-            official = official_areas or _official_file(raw)
-            if official is not None:
-                areas = qm.apply_official(areas, sources.read_vector(official, notes["areas"], strict_crs=True),
-                                          official, notes["areas"])
-            drawn = areas[areas.geometry.notna()]
-            shares = spatial.area_shares(drawn, "slug", plr, "plr_id")
-            berlin = pd.DataFrame({"zone_id": "berlin", "unit_id": plr["plr_id"], "share": 1.0})
-            summary = indicators.summarise_zones(pd.concat([shares, berlin], ignore_index=True),
-                                                 plr.set_index("plr_id"), _zone_facilities(drawn, places))
-            summary["boundary_approximate"] = summary["zone_id"].map(
-                dict(zip(areas["slug"], areas["boundary_basis"] != "official"))).fillna(False).astype(bool)
-            area_plr = shares.rename(columns={"zone_id": "area_slug", "unit_id": "plr_id"})
-            plr["qm_areas"] = plr["plr_id"].map(area_plr.groupby("plr_id")["area_slug"].agg(";".join)).fillna("")
-            layer_notes = notes["layers"]
-            layers = {
-                "planungsraeume": plr,
-                "bezirke": sources.bezirke(raw, layer_notes),
-                "ortsteile": sources.ortsteile(raw, layer_notes),
-                "bezirksregionen": sources.bezirksregionen(raw, layer_notes),
-                "prognoseraeume": sources.prognoseraeume(raw, layer_notes),
-                "qm_areas": areas,
-                "research_projects": None,  # placed below, once the address table is there
-                "places": places,
-                "milieuschutz": sources.milieuschutz(raw, layer_notes),
-            }
-            _check_bezirke(plr, layers["bezirke"], layer_notes)
-            web = _web_geojson(plr, areas, layers["bezirke"])
-            address_count, notes["addresses"] = address_job.result()
-        finally:
-            address_job.cancel()
-        finder = addresses.AddressFinder(tmp)
-        try:
-            projects = locate_projects(sources.qm_projects(raw, notes["projects"]), areas, places[places["kind"].isin(
-                ["kita", "school", "youth_centre", "green_space"])], plr, finder, notes["projects"])
-        finally:
-            finder.close()
-        layers["research_projects"] = projects
+        address_job = children.enter_context(Forked(addresses.write_tables, tmp, address_rows, raw))
+        plr = _planungsraeume(raw, notes["planungsraeume"])
+        places = _places(raw, notes["places"], plr)
+        plr = _with_facility_counts(plr, places)
+        areas, area_plr, summary = _areas(raw, notes["areas"], plr, places, official_areas or _official_file(raw))
+        plr["qm_areas"] = plr["plr_id"].map(area_plr.groupby("plr_id")["area_slug"].agg(";".join)).fillna("")
+        bezirke = sources.bezirke(raw, notes["layers"])
+        _check_bezirke(plr, bezirke)
+        web_job = children.enter_context(Forked(_web_geojson, plr, areas, bezirke))
+        layers = {
+            "planungsraeume": plr,
+            "bezirke": bezirke,
+            "ortsteile": sources.ortsteile(raw, notes["layers"]),
+            "bezirksregionen": sources.bezirksregionen(raw, notes["layers"]),
+            "prognoseraeume": sources.prognoseraeume(raw, notes["layers"]),
+            "qm_areas": areas,
+            "research_projects": None,  # placed below, once the address table is there
+            "places": places,
+            "milieuschutz": sources.milieuschutz(raw, notes["layers"]),
+        }
+        beside = f"{tmp}-layers.gpkg"  # the address child writes into tmp meanwhile
+        add_to_geopackage(beside, {name: layer for name, layer in layers.items() if layer is not None}, {})
+        address_count, notes["addresses"] = address_job.result()
+        move_layers(beside, tmp)
+        projects = layers["research_projects"] = _projects(raw, notes["projects"], tmp, areas, places, plr)
         report.notes = [note for stage in NOTE_STAGES for note in notes[stage]]
         report.counts = {
             "planungsraeume": len(plr), "residents": int(plr["residents"].sum()),
@@ -114,15 +95,40 @@ def build(raw_dir, store_url, official_areas: Path | None = None, planner_url: s
         tables = {
             "area_plr": area_plr,
             "area_indicators": summary.rename(columns={"zone_id": "zone"}),
-            "geojson": web,
+            "geojson": web_job.result(),
             "build_report": pd.DataFrame({"seq": range(len(report.notes)), "note": report.notes}),
             "meta": pd.DataFrame({"key": ["counts"], "value": [json.dumps(report.counts, ensure_ascii=False)]}),
         }
-        add_to_geopackage(tmp, layers, tables)
+        add_to_geopackage(tmp, {"research_projects": projects}, tables)
     added = ensure_planner(store_url, planner_url, projects)
     report.counts["projects_added_to_planner_store"] = added
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _areas(raw: Path, notes: list[str], plr: gpd.GeoDataFrame, places: gpd.GeoDataFrame, official: Path | None):
+    """The QM areas, which Planungsräume each covers (and how much), and their indicators next to Berlin's."""
+    areas = qm.build_areas(sources.qm_areas(raw, notes), plr, notes, path=raw / "qm" / "qm_areas.csv")
+    if official is not None:
+        areas = qm.apply_official(areas, sources.read_vector(official, notes, strict_crs=True), official, notes)
+    drawn = areas[areas.geometry.notna()]
+    shares = spatial.area_shares(drawn, "slug", plr, "plr_id")
+    berlin = pd.DataFrame({"zone_id": "berlin", "unit_id": plr["plr_id"], "share": 1.0})
+    summary = indicators.summarise_zones(pd.concat([shares, berlin], ignore_index=True),
+                                         plr.set_index("plr_id"), _zone_facilities(drawn, places))
+    summary["boundary_approximate"] = summary["zone_id"].map(
+        dict(zip(areas["slug"], areas["boundary_basis"] != "official"))).fillna(False).astype(bool)
+    return areas, shares.rename(columns={"zone_id": "area_slug", "unit_id": "plr_id"}), summary
+
+
+def _projects(raw: Path, notes: list[str], store_tmp, areas, places, plr) -> gpd.GeoDataFrame:
+    """The research projects, placed; their addresses are looked up in the address table just written."""
+    finder = addresses.AddressFinder(store_tmp)
+    try:
+        named = places[places["kind"].isin(["kita", "school", "youth_centre", "green_space"])]
+        return locate_projects(sources.qm_projects(raw, notes), areas, named, plr, finder, notes)
+    finally:
+        finder.close()
 
 
 @contextmanager
@@ -210,7 +216,7 @@ def _official_file(raw: Path) -> Path | None:
     return files[0] if files else None
 
 
-def _check_bezirke(plr: gpd.GeoDataFrame, bezirke: gpd.GeoDataFrame, notes: list[str]) -> None:
+def _check_bezirke(plr: gpd.GeoDataFrame, bezirke: gpd.GeoDataFrame) -> None:
     """Each Planungsraum must lie in exactly one Bezirk, the one its id names."""
     points = plr.geometry.representative_point()
     found = spatial.locate_points(bezirke.geometry.to_numpy(), points.x, points.y)

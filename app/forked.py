@@ -17,7 +17,9 @@ _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class Forked:
-    """``Forked(fn, *args)`` starts ``fn(*args)`` in a child; ``result()`` waits for it."""
+    """``Forked(fn, *args)`` starts ``fn(*args)`` in a child; ``result()`` waits for it.
+
+    As a context manager, leaving the block stops a child whose result nobody asked for."""
 
     def __init__(self, fn, *args):
         self._process = None
@@ -30,6 +32,12 @@ class Forked:
         self._process.start()
         send.close()
         self._receive = receive
+
+    def __enter__(self) -> Forked:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.cancel()
 
     def result(self):
         """``fn``'s return value, or its exception raised here."""

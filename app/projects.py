@@ -15,6 +15,7 @@ import re
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from .names import aliases, name_key, short_name, slugify
 
@@ -124,16 +125,18 @@ def locate_projects(table: pd.DataFrame, areas: gpd.GeoDataFrame, places: gpd.Ge
 
 
 def _facility(place: str, area, places: gpd.GeoDataFrame, place_keys: np.ndarray, plr_bezirk: dict):
-    """The one named place near the area whose name equals the project's place, else None."""
+    """The one named place near the area whose name equals the project's place, else None.
+
+    Works on the few rows whose name matches (numpy), not on the whole frame per project."""
     if not place or area is None:
         return None
     keys = {name_key(place), name_key(short_name(place))} - {""}  # never the part in parentheses: an owner or a nearby square
-    hits = places[np.isin(place_keys, list(keys))]
-    if area.geometry is not None:
-        hits = hits[hits.geometry.distance(area.geometry) <= FACILITY_RADIUS_M]
-    else:
-        hits = hits[hits["plr_id"].map(plr_bezirk) == area["bezirk"]]
-    return hits.iloc[0] if len(hits) == 1 else None
+    rows = np.flatnonzero(np.isin(place_keys, list(keys)))
+    if len(rows) and area.geometry is not None:
+        rows = rows[shapely.distance(places.geometry.to_numpy()[rows], area.geometry) <= FACILITY_RADIUS_M]
+    elif len(rows):
+        rows = rows[[plr_bezirk.get(p) == area["bezirk"] for p in places["plr_id"].to_numpy()[rows]]]
+    return places.iloc[rows[0]] if len(rows) == 1 else None
 
 
 def _address_plr(address: str, address_plr):

@@ -13,6 +13,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 
 from . import crs
@@ -124,14 +125,29 @@ def _unique(frame: pd.DataFrame, column: str, path) -> None:
 
 # ---------------------------------------------------------------- LOR and administrative units
 
+PLANUNGSRAEUME = Path("lor2021_planungsraeume") / "lor_planungsraeume_2021.shp"
+
+
 def planungsraeume(raw: Path, notes: list[str]) -> gpd.GeoDataFrame:
-    path = raw / "lor2021_planungsraeume" / "lor_planungsraeume_2021.shp"
+    path = raw / PLANUNGSRAEUME
     gdf = read_vector(path, notes)
     require_columns(gdf, path, ["PLR_ID", "PLR_NAME", "BEZ"])
     out = gpd.GeoDataFrame({"plr_id": plr_ids(gdf, "PLR_ID", path), "plr_name": gdf["PLR_NAME"].astype(str),
                             "bez_id": gdf["BEZ"].astype(str).str.zfill(2)}, geometry=gdf.geometry, crs=gdf.crs)
     _unique(out, "plr_id", path)
     return out.sort_values("plr_id", ignore_index=True)
+
+
+def planungsraum_ids(raw: Path) -> set[str]:
+    """The Planungsraum ids alone, from the shapefile's attribute table (no geometry);
+    ``planungsraeume`` validates the same file in full."""
+    path = raw / PLANUNGSRAEUME
+    try:
+        table = pyogrio.read_dataframe(path, columns=["PLR_ID"], read_geometry=False)
+    except Exception as exc:  # pyogrio raises DataSourceError and friends
+        raise SourceError(path, f"cannot be read as a vector file: {exc}") from exc
+    require_columns(table, path, ["PLR_ID"])
+    return set(plr_ids(table, "PLR_ID", path))
 
 
 def lor_hierarchy(raw: Path, notes: list[str]) -> pd.DataFrame:

@@ -7,10 +7,12 @@ use the GeoPackage R-tree spatial index, attribute look-ups ordinary indexes.
 """
 from __future__ import annotations
 
+import glob
 import os
 import sqlite3
 import tempfile
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -94,29 +96,80 @@ def add_to_geopackage(tmp, layers: dict[str, gpd.GeoDataFrame], tables: dict[str
     by_gdal = [name for name, cols in columns.items() if cols is None]
     if not layers and len(by_gdal) < len(tables) and not os.path.exists(tmp):
         by_gdal.insert(0, next(name for name in tables if name not in by_gdal))  # GDAL creates the GeoPackage
-    try:
-        pyogrio.set_gdal_config_options(_GDAL_WRITE)
-        for name, gdf in layers.items():
-            pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", promote_to_multi=False,
-                                    layer_options={"SPATIAL_INDEX": "YES", "FID": "fid"})
-        for name in by_gdal:
-            pyogrio.write_dataframe(tables[name], tmp, layer=name, driver="GPKG")
-    finally:
-        pyogrio.set_gdal_config_options({k: None for k in _GDAL_WRITE})
+    if layers or by_gdal:  # (no GDAL call at all otherwise: this may run in a forked child)
+        try:
+            pyogrio.set_gdal_config_options(_GDAL_WRITE)
+            for name, gdf in layers.items():
+                pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", promote_to_multi=False,
+                                        layer_options={"SPATIAL_INDEX": "YES", "FID": "fid"})
+            for name in by_gdal:
+                pyogrio.write_dataframe(tables[name], tmp, layer=name, driver="GPKG")
+        finally:
+            pyogrio.set_gdal_config_options({k: None for k in _GDAL_WRITE})
+    with _writing(tmp) as con:
+        for name, df in tables.items():
+            if name not in by_gdal:
+                _write_attributes(con, name, df, columns[name])
+        _create_indexes(con, [*layers, *tables])
+
+
+def move_layers(source, tmp) -> None:
+    """Move every layer GDAL wrote into the GeoPackage ``source`` into the store being
+    written at ``tmp``, as they are: tables, R-tree node tables, triggers, indexes and
+    their rows in the ``gpkg_*`` tables are copied, nothing is re-encoded. ``source``
+    is deleted.
+
+    So the layers can be written beside another process's writes into ``tmp`` and
+    joined in a few milliseconds (GDAL takes 0.15 s for the build's layers).
+    """
+    with _writing(tmp, source=source) as con:
+        objects = con.execute("SELECT type, name, tbl_name, sql FROM source.sqlite_master WHERE sql IS NOT NULL").fetchall()
+        present = {name for (name,) in con.execute("SELECT name FROM main.sqlite_master")}
+        for kind, name, table, sql in objects:  # GeoPackage tables GDAL creates with the first layer
+            if table.startswith("gpkg_") and name not in present:
+                con.execute(sql)
+        con.execute("INSERT OR IGNORE INTO main.gpkg_spatial_ref_sys SELECT * FROM source.gpkg_spatial_ref_sys")
+        layers = [name for (name,) in con.execute("SELECT table_name FROM source.gpkg_geometry_columns")]
+        sql = {name: sql for _, name, _, sql in objects}
+        for layer in layers:
+            rtree = f"rtree_{layer}_geom"
+            con.execute(sql[layer])
+            con.execute(f"INSERT INTO main.{_sql_name(layer)} SELECT * FROM source.{_sql_name(layer)}")  # page copies
+            if rtree in sql:
+                con.execute(sql[rtree])  # creates the R-tree's node tables, then filled as they were
+                for part in ("node", "rowid", "parent"):
+                    shadow = _sql_name(f"{rtree}_{part}")
+                    con.execute(f"DELETE FROM main.{shadow}")
+                    con.execute(f"INSERT INTO main.{shadow} SELECT * FROM source.{shadow}")
+            for kind, name, table, definition in objects:
+                if table == layer and kind in ("trigger", "index"):
+                    con.execute(definition)
+            for meta in ("gpkg_contents", "gpkg_geometry_columns", "gpkg_extensions", "gpkg_ogr_contents"):
+                con.execute(f"INSERT INTO main.{meta} SELECT * FROM source.{meta} WHERE table_name = ?", (layer,))
+    discard_geopackage(source)
+
+
+@contextmanager
+def _writing(tmp, source=None):
+    """A connection to the store being written (with ``source`` attached), in one
+    transaction, committed on success."""
     con = sqlite3.connect(tmp, isolation_level=None)
     try:
         con.execute("PRAGMA journal_mode = OFF")  # a temporary file, renamed into place only when complete
         con.execute("PRAGMA synchronous = OFF")
+        if source is not None:
+            con.execute("ATTACH DATABASE ? AS source", (str(source),))
         con.execute("BEGIN")
-        for name, df in tables.items():
-            if name not in by_gdal:
-                _write_attributes(con, name, df, columns[name])
-        for table, cols in INDEXES:
-            if table in layers or table in tables:
-                con.execute(f'CREATE INDEX "idx_{table}_{"_".join(cols)}" ON "{table}" ({", ".join(cols)})')
+        yield con
         con.execute("COMMIT")
     finally:
         con.close()
+
+
+def _create_indexes(con: sqlite3.Connection, names) -> None:
+    for table, cols in INDEXES:
+        if table in names:
+            con.execute(f'CREATE INDEX "idx_{table}_{"_".join(cols)}" ON "{table}" ({", ".join(cols)})')
 
 
 def commit_geopackage(tmp, path) -> None:
@@ -133,7 +186,8 @@ def commit_geopackage(tmp, path) -> None:
 
 
 def discard_geopackage(tmp) -> None:
-    for leftover in (tmp, f"{tmp}-journal", f"{tmp}-wal"):
+    """Delete a store being written, with its journals and side files (``<tmp>-*``)."""
+    for leftover in [tmp, *glob.glob(glob.escape(str(tmp)) + "-*")]:
         if os.path.exists(leftover):
             os.unlink(leftover)
 
