@@ -77,6 +77,10 @@ def checked_crs(gdf: gpd.GeoDataFrame, path, *, strict: bool = False, notes: lis
 
 
 def to_store(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``gdf`` in EPSG:25833. A CRS that only describes EPSG:25833 in other words (a
+    shapefile's .prj) is relabelled: transforming would return the same coordinates."""
+    if gdf.crs is not None and gdf.crs.equals(STORE_CRS):
+        return gdf.set_crs(STORE_CRS, allow_override=True)
     return gdf.to_crs(STORE_CRS)
 
 
