@@ -21,7 +21,7 @@ import pandas as pd
 from . import addresses, catalog, geojson, indicators, qm, sources, spatial
 from .errors import SourceError
 from .forked import Forked
-from .projects import locate_projects, precision_counts
+from .projects import asked_addresses, locate_projects, precision_counts
 from .store import backend, ensure_planner, postgis  # postgis: imported here, not in the middle of a build
 from .store.gpkg import add_to_geopackage, commit_geopackage, discard_geopackage, move_layers, start_geopackage
 
@@ -57,9 +57,12 @@ def build(raw_dir, store_url, official_areas: Path | None = None, planner_url: s
     notes = {stage: [] for stage in NOTE_STAGES}
 
     address_rows = sources.read_addresses(raw)
+    project_table = sources.qm_projects(raw, notes["projects"])
+    asked = asked_addresses(project_table)
     with _store_being_written(store_url) as tmp, ExitStack() as children:
-        add_to_geopackage(tmp, {}, {"catalog": pd.DataFrame([layer.as_dict() for layer in catalog.LAYERS])})
-        address_job = children.enter_context(Forked(addresses.write_tables, tmp, address_rows, raw))
+        address_job = children.enter_context(Forked(
+            addresses.write_tables, tmp, address_rows, raw, asked,
+            {"catalog": pd.DataFrame([layer.as_dict() for layer in catalog.LAYERS])}, tells=True))
         plr = _planungsraeume(raw, notes["planungsraeume"])
         places = _places(raw, notes["places"], plr)
         plr = _with_facility_counts(plr, places)
@@ -68,6 +71,10 @@ def build(raw_dir, store_url, official_areas: Path | None = None, planner_url: s
         bezirke = sources.bezirke(raw, notes["layers"])
         _check_bezirke(plr, bezirke)
         web_job = children.enter_context(Forked(_web_geojson, plr, areas, bezirke))
+        found = dict(zip(asked, address_job.told()))
+        named = places[places["kind"].isin(["kita", "school", "youth_centre", "green_space"])]
+        projects = locate_projects(project_table, areas, named, plr, lambda *address: found.get(address),
+                                   notes["projects"])
         layers = {
             "planungsraeume": plr,
             "bezirke": bezirke,
@@ -75,15 +82,14 @@ def build(raw_dir, store_url, official_areas: Path | None = None, planner_url: s
             "bezirksregionen": sources.bezirksregionen(raw, notes["layers"]),
             "prognoseraeume": sources.prognoseraeume(raw, notes["layers"]),
             "qm_areas": areas,
-            "research_projects": None,  # placed below, once the address table is there
+            "research_projects": projects,
             "places": places,
             "milieuschutz": sources.milieuschutz(raw, notes["layers"]),
         }
         beside = f"{tmp}-layers.gpkg"  # the address child writes into tmp meanwhile
-        add_to_geopackage(beside, {name: layer for name, layer in layers.items() if layer is not None}, {})
+        add_to_geopackage(beside, layers, {})
         address_count, notes["addresses"] = address_job.result()
         move_layers(beside, tmp)
-        projects = layers["research_projects"] = _projects(raw, notes["projects"], tmp, areas, places, plr)
         report.notes = [note for stage in NOTE_STAGES for note in notes[stage]]
         report.counts = {
             "planungsraeume": len(plr), "residents": int(plr["residents"].sum()),
@@ -99,7 +105,7 @@ def build(raw_dir, store_url, official_areas: Path | None = None, planner_url: s
             "build_report": pd.DataFrame({"seq": range(len(report.notes)), "note": report.notes}),
             "meta": pd.DataFrame({"key": ["counts"], "value": [json.dumps(report.counts, ensure_ascii=False)]}),
         }
-        add_to_geopackage(tmp, {"research_projects": projects}, tables)
+        add_to_geopackage(tmp, {}, tables)
     added = ensure_planner(store_url, planner_url, projects)
     report.counts["projects_added_to_planner_store"] = added
     report.seconds = time.perf_counter() - started
@@ -119,16 +125,6 @@ def _areas(raw: Path, notes: list[str], plr: gpd.GeoDataFrame, places: gpd.GeoDa
     summary["boundary_approximate"] = summary["zone_id"].map(
         dict(zip(areas["slug"], areas["boundary_basis"] != "official"))).fillna(False).astype(bool)
     return areas, shares.rename(columns={"zone_id": "area_slug", "unit_id": "plr_id"}), summary
-
-
-def _projects(raw: Path, notes: list[str], store_tmp, areas, places, plr) -> gpd.GeoDataFrame:
-    """The research projects, placed; their addresses are looked up in the address table just written."""
-    finder = addresses.AddressFinder(store_tmp)
-    try:
-        named = places[places["kind"].isin(["kita", "school", "youth_centre", "green_space"])]
-        return locate_projects(sources.qm_projects(raw, notes), areas, named, plr, finder, notes)
-    finally:
-        finder.close()
 
 
 @contextmanager
@@ -188,7 +184,7 @@ def _places(raw: Path, notes: list[str], plr: gpd.GeoDataFrame) -> gpd.GeoDataFr
 
 
 def _with_facility_counts(plr: gpd.GeoDataFrame, places: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    counts = pd.crosstab(places["plr_id"], places["kind"])
+    counts = _crosstab(places["plr_id"], places["kind"])
     plr = plr.copy()
     for kind in indicators.FACILITY_KINDS:
         plr[f"{kind}_count"] = plr["plr_id"].map(counts[kind] if kind in counts else {}).fillna(0).astype(int)
@@ -200,7 +196,7 @@ def _zone_facilities(zones: gpd.GeoDataFrame, places: gpd.GeoDataFrame) -> pd.Da
     kinds = places["kind"].to_numpy()
     zi, pi = spatial.points_in_zones(zones.geometry.to_numpy(), places.geometry.x, places.geometry.y)
     pairs = pd.DataFrame({"zone_id": zones["slug"].to_numpy()[zi], "kind": kinds[pi]})
-    counts = pd.crosstab(pairs["zone_id"], pairs["kind"]) if len(pairs) else pd.DataFrame()
+    counts = _crosstab(pairs["zone_id"], pairs["kind"]) if len(pairs) else pd.DataFrame()
     totals = pd.Series(kinds).value_counts()
     counts.loc["berlin"] = [totals.get(k, 0) for k in counts.columns] if len(counts.columns) else []
     out = pd.DataFrame(index=counts.index)
@@ -208,6 +204,13 @@ def _zone_facilities(zones: gpd.GeoDataFrame, places: gpd.GeoDataFrame) -> pd.Da
         out[f"{kind}_count"] = (counts[kind] if kind in counts else 0)
     out.loc["berlin"] = [int(totals.get(k, 0)) for k in indicators.FACILITY_KINDS]
     return out.fillna(0).astype(int)
+
+
+def _crosstab(index: pd.Series, columns: pd.Series) -> pd.DataFrame:
+    """``pd.crosstab(index, columns)`` (rows with a missing key left out), without the
+    pivot-table machinery that makes it 7x slower."""
+    pairs = pd.DataFrame({"index": index.to_numpy(), "columns": columns.to_numpy()})
+    return pairs.groupby(["index", "columns"]).size().unstack(fill_value=0)
 
 
 def _official_file(raw: Path) -> Path | None:

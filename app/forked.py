@@ -2,8 +2,9 @@
 
 The build has two cores' worth of independent work (the address table, the geometry);
 a forked child sees the caller's data as it was at the fork without pickling it. Only
-the result (or the exception, with its file/row/field intact) comes back through a pipe.
-Where ``fork`` is missing, the function simply runs in the caller, before it goes on.
+the result (or the exception, with its file/row/field intact) comes back through a pipe,
+and optionally one value sent ahead of it (``tell``). Where ``fork`` is missing, the
+function simply runs in the caller, before it goes on.
 """
 from __future__ import annotations
 
@@ -19,19 +20,22 @@ _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 class Forked:
     """``Forked(fn, *args)`` starts ``fn(*args)`` in a child; ``result()`` waits for it.
 
-    As a context manager, leaving the block stops a child whose result nobody asked for."""
+    With ``tells=True``, ``fn`` gets a ``tell`` keyword argument: ``tell(value)`` sends
+    ``value`` ahead of the result, and ``told()`` waits for it. As a context manager,
+    leaving the block stops a child whose result nobody asked for.
+    """
 
-    def __init__(self, fn, *args):
-        self._process = None
+    def __init__(self, fn, *args, tells: bool = False):
+        self._name, self._process, self._outcome, self._told = fn.__name__, None, None, []
         if "fork" not in multiprocessing.get_all_start_methods():
-            self._outcome = _outcome(fn, args)
+            self._outcome = _outcome(fn, args, {"tell": self._told.append} if tells else {})
             return
-        receive, send = multiprocessing.get_context("fork").Pipe(duplex=False)
-        self._process = multiprocessing.get_context("fork").Process(
-            target=_child, args=(send, os.getpid(), fn, args), daemon=True, name=f"kiezkarte-{fn.__name__}")
+        context = multiprocessing.get_context("fork")
+        self._receive, send = context.Pipe(duplex=False)
+        self._process = context.Process(target=_child, args=(send, os.getpid(), fn, args, tells),
+                                        daemon=True, name=f"kiezkarte-{fn.__name__}")
         self._process.start()
         send.close()
-        self._receive = receive
 
     def __enter__(self) -> Forked:
         return self
@@ -39,17 +43,26 @@ class Forked:
     def __exit__(self, *exc) -> None:
         self.cancel()
 
+    def told(self):
+        """The value ``fn`` passed to ``tell``; ``fn``'s exception if it failed first."""
+        if not self._told and self._outcome is None:
+            kind, value = self._message()
+            if kind == "told":
+                self._told.append(value)
+            else:
+                self._outcome = (kind, value)
+        if not self._told:
+            self.result()  # raises fn's exception
+            raise RuntimeError(f"{self._name} returned without telling")
+        return self._told[0]
+
     def result(self):
         """``fn``'s return value, or its exception raised here."""
-        if self._process is not None:
-            try:
-                outcome = self._receive.recv()
-            except EOFError:  # the child died without a word (killed, out of memory)
-                outcome = ("error", (RuntimeError, (f"{self._process.name} died",), {}, ""))
-            self._process.join()
-            self._receive.close()
-            self._process = None
-            self._outcome = outcome
+        while self._outcome is None:
+            kind, value = self._message()
+            if kind != "told":
+                self._outcome = (kind, value)
+        self._finish()
         kind, value = self._outcome
         if kind == "ok":
             return value
@@ -65,22 +78,32 @@ class Forked:
         """Stop the child if it still runs (the caller failed and will not ask for the result)."""
         if self._process is not None:
             self._process.kill()
+            self._finish()
+            self._outcome = self._outcome or ("ok", None)
+
+    def _message(self) -> tuple:
+        try:
+            return self._receive.recv()
+        except EOFError:  # the child died without a word (killed, out of memory)
+            return "error", (RuntimeError, (f"{self._process.name} died",), {}, "")
+
+    def _finish(self) -> None:
+        if self._process is not None:
             self._process.join()
             self._receive.close()
             self._process = None
-            self._outcome = ("ok", None)
 
 
-def _outcome(fn, args) -> tuple:
+def _outcome(fn, args, kwargs) -> tuple:
     try:
-        return "ok", fn(*args)
+        return "ok", fn(*args, **kwargs)
     except Exception as exc:
         return "error", (type(exc), exc.args, dict(exc.__dict__), traceback.format_exc())
 
 
-def _child(send, parent: int, fn, args) -> None:
+def _child(send, parent: int, fn, args, tells: bool) -> None:
     _die_with_parent(parent)
-    outcome = _outcome(fn, args)
+    outcome = _outcome(fn, args, {"tell": lambda value: send.send(("told", value))} if tells else {})
     try:
         send.send(outcome)
     except Exception as exc:  # an unpicklable result or exception

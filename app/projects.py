@@ -139,9 +139,20 @@ def _facility(place: str, area, places: gpd.GeoDataFrame, place_keys: np.ndarray
     return places.iloc[rows[0]] if len(rows) == 1 else None
 
 
+def asked_addresses(table: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """(street, number, suffix) of every project address ``locate_projects`` will look up,
+    so the build can have them looked up ahead."""
+    return [parsed for parsed in map(_parse_address, table["address"]) if parsed]
+
+
 def _address_plr(address: str, address_plr):
+    parsed = _parse_address(address)
+    return address_plr(*parsed) if parsed else None
+
+
+def _parse_address(address: str) -> tuple[str, str, str] | None:
     m = re.match(r"^\s*(.+?)\s+(\d+)\s*([a-zA-Z]?)\s*$", address or "")
-    return address_plr(m.group(1), m.group(2), m.group(3)) if m else None
+    return (m.group(1), m.group(2), m.group(3)) if m else None
 
 
 def _year(text):

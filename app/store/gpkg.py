@@ -157,6 +157,7 @@ def _writing(tmp, source=None):
     try:
         con.execute("PRAGMA journal_mode = OFF")  # a temporary file, renamed into place only when complete
         con.execute("PRAGMA synchronous = OFF")
+        con.execute("PRAGMA cache_size = -65536")  # 64 MiB: the address table and its index sort in memory
         if source is not None:
             con.execute("ATTACH DATABASE ? AS source", (str(source),))
         con.execute("BEGIN")
