@@ -8,6 +8,7 @@ with a note. Nothing here is special-cased per file.
 """
 from __future__ import annotations
 
+import functools
 import math
 import threading
 
@@ -36,7 +37,7 @@ def bounds_in_berlin(bounds, crs) -> bool:
     if not all(math.isfinite(v) for v in bounds):
         return False
     try:
-        transformer = Transformer.from_crs(CRS.from_user_input(crs), WEB_CRS, always_xy=True)
+        transformer = _to_lonlat(CRS.from_user_input(crs) if not isinstance(crs, int) else _epsg(crs))
         lon0, lat0, lon1, lat1 = transformer.transform_bounds(minx, miny, maxx, maxy, errcheck=True)
     except Exception:  # pyproj raises several kinds for coordinates outside a CRS's domain
         return False
@@ -60,12 +61,12 @@ def checked_crs(gdf: gpd.GeoDataFrame, path, *, strict: bool = False, notes: lis
     if bounds_in_berlin(bounds, declared):
         return gdf if gdf.crs is not None else gdf.set_crs(declared)
     fitting = [epsg for epsg in CANDIDATE_EPSG
-               if not CRS.from_epsg(epsg).equals(declared) and bounds_in_berlin(bounds, epsg)]
+               if not _epsg(epsg).equals(declared) and bounds_in_berlin(bounds, epsg)]
     label = _label(declared)
     if not fitting:
         raise SourceError(path, f"coordinates {_fmt(bounds)} lie outside Berlin in the declared CRS "
                                 f"{label} and in every other CRS tried", field="geometry")
-    actual = CRS.from_epsg(fitting[0])
+    actual = _epsg(fitting[0])
     message = (f"declares {label} but its coordinates {_fmt(bounds)} are {_label(actual)}: "
                f"{'rejected' if strict else 'read as ' + _label(actual)}")
     if strict:
@@ -76,6 +77,10 @@ def checked_crs(gdf: gpd.GeoDataFrame, path, *, strict: bool = False, notes: lis
 
 
 def to_store(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``gdf`` in EPSG:25833. A CRS that only describes EPSG:25833 in other words (a
+    shapefile's .prj) is relabelled: transforming would return the same coordinates."""
+    if gdf.crs is not None and gdf.crs.equals(STORE_CRS):
+        return gdf.set_crs(STORE_CRS, allow_override=True)
     return gdf.to_crs(STORE_CRS)
 
 
@@ -108,6 +113,21 @@ def _transformer(source: CRS, target: CRS) -> Transformer:
     if key not in cache:
         cache[key] = Transformer.from_crs(source, target, always_xy=True)
     return cache[key]
+
+
+def _to_lonlat(source: CRS) -> Transformer:
+    """Any CRS -> lon/lat, one transformer per CRS and thread: a build checks 16 files
+    against a few CRSs, and each new transformer costs milliseconds."""
+    cache = _local.__dict__.setdefault("to_lonlat", {})
+    key = source.to_wkt()
+    if key not in cache:
+        cache[key] = Transformer.from_crs(source, WEB_CRS, always_xy=True)
+    return cache[key]
+
+
+@functools.lru_cache(maxsize=None)
+def _epsg(code: int) -> CRS:
+    return CRS.from_epsg(code)
 
 
 def _label(crs) -> str:

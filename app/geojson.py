@@ -28,6 +28,7 @@ def feature_collection(gdf: gpd.GeoDataFrame, properties: list[str], *, id_colum
         geoms = shapely.simplify(geoms, simplify_m, preserve_topology=True)
     web = gpd.GeoSeries(geoms, crs=crs.STORE_CRS).to_crs(crs.WEB_CRS).to_numpy()
     web = shapely.set_precision(web, 10 ** -decimals) if decimals is not None else web
+    rounded = decimals is not None and _rounded_already(web, decimals)
     columns = {p: gdf[p].tolist() for p in properties}  # one read per column, not per cell
     ids = gdf[id_column].tolist() if id_column else None
     features = []
@@ -37,10 +38,26 @@ def feature_collection(gdf: gpd.GeoDataFrame, properties: list[str], *, id_colum
         if ids is not None:
             feature["id"] = _jsonable(ids[i])
         feature["properties"] = props
-        feature["geometry"] = None if geom is None or shapely.is_empty(geom) else _rounded(shapely.geometry.mapping(geom), decimals)
+        if geom is None or shapely.is_empty(geom):
+            feature["geometry"] = None
+        else:
+            mapping = shapely.geometry.mapping(geom)
+            feature["geometry"] = mapping if rounded else _rounded(mapping, decimals)
         features.append(feature)
     collection = {"type": "FeatureCollection", **(extra or {}), "features": features}
     return json.dumps(collection, ensure_ascii=False, separators=(",", ":"))
+
+
+def _rounded_already(geoms: np.ndarray, decimals: int) -> bool:
+    """True when every coordinate x already equals Python's ``round(x, decimals)``.
+
+    Checked with numpy (``rint(x * 10**d) / 10**d``) for all coordinates at once: where
+    that gives x back, x is the double nearest to k / 10**d, and Python's round returns
+    that same double. After ``set_precision`` this holds, and the per-coordinate Python
+    rounding (most of the serialisation time) can be skipped.
+    """
+    xy = shapely.get_coordinates(geoms)
+    return bool(np.array_equal(np.round(xy, decimals), xy))
 
 
 def _rounded(obj, decimals):

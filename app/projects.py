@@ -15,6 +15,7 @@ import re
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from .names import aliases, name_key, short_name, slugify
 
@@ -124,21 +125,34 @@ def locate_projects(table: pd.DataFrame, areas: gpd.GeoDataFrame, places: gpd.Ge
 
 
 def _facility(place: str, area, places: gpd.GeoDataFrame, place_keys: np.ndarray, plr_bezirk: dict):
-    """The one named place near the area whose name equals the project's place, else None."""
+    """The one named place near the area whose name equals the project's place, else None.
+
+    Works on the few rows whose name matches (numpy), not on the whole frame per project."""
     if not place or area is None:
         return None
     keys = {name_key(place), name_key(short_name(place))} - {""}  # never the part in parentheses: an owner or a nearby square
-    hits = places[np.isin(place_keys, list(keys))]
-    if area.geometry is not None:
-        hits = hits[hits.geometry.distance(area.geometry) <= FACILITY_RADIUS_M]
-    else:
-        hits = hits[hits["plr_id"].map(plr_bezirk) == area["bezirk"]]
-    return hits.iloc[0] if len(hits) == 1 else None
+    rows = np.flatnonzero(np.isin(place_keys, list(keys)))
+    if len(rows) and area.geometry is not None:
+        rows = rows[shapely.distance(places.geometry.to_numpy()[rows], area.geometry) <= FACILITY_RADIUS_M]
+    elif len(rows):
+        rows = rows[[plr_bezirk.get(p) == area["bezirk"] for p in places["plr_id"].to_numpy()[rows]]]
+    return places.iloc[rows[0]] if len(rows) == 1 else None
+
+
+def asked_addresses(table: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """(street, number, suffix) of every project address ``locate_projects`` will look up,
+    so the build can have them looked up ahead."""
+    return [parsed for parsed in map(_parse_address, table["address"]) if parsed]
 
 
 def _address_plr(address: str, address_plr):
+    parsed = _parse_address(address)
+    return address_plr(*parsed) if parsed else None
+
+
+def _parse_address(address: str) -> tuple[str, str, str] | None:
     m = re.match(r"^\s*(.+?)\s+(\d+)\s*([a-zA-Z]?)\s*$", address or "")
-    return address_plr(m.group(1), m.group(2), m.group(3)) if m else None
+    return (m.group(1), m.group(2), m.group(3)) if m else None
 
 
 def _year(text):

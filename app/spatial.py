@@ -61,6 +61,8 @@ def area_shares(zones: gpd.GeoDataFrame, zone_id: str, units: gpd.GeoDataFrame, 
     unit_geoms = units.geometry.to_numpy()
     tree = shapely.STRtree(unit_geoms)
     zi, ui = tree.query(zone_geoms, predicate="intersects")
+    common = ~shapely.touches(zone_geoms[zi], unit_geoms[ui])  # neighbours that only share a boundary: no area
+    zi, ui = zi[common], ui[common]  # (most pairs; touches costs a third of an intersection)
     overlap = shapely.area(shapely.intersection(zone_geoms[zi], unit_geoms[ui]))
     unit_area = shapely.area(unit_geoms[ui])
     share = np.divide(overlap, unit_area, out=np.zeros_like(overlap), where=unit_area > 0)
