@@ -59,6 +59,7 @@ def test_leaving_the_block_stops_a_child_nobody_waits_for(tmp_path):
     assert not flag.exists()
 
 
+@pytest.mark.geopackage_only("the GeoPackage writer: layers moved between files")
 def test_moved_layers_are_the_layers_gdal_writes(built, tmp_path):
     layers = {name: pyogrio.read_dataframe(built[0], layer=name) for name in ("planungsraeume", "places", "milieuschutz")}
     first = {"catalog": pd.DataFrame({"id": ["a", "b"], "title": ["A", "B"]})}
