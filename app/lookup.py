@@ -8,6 +8,7 @@ WGS84 lon/lat or EPSG:25833 x/y. Nothing found is an answer with suggestions and
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 
 from . import crs
@@ -45,7 +46,8 @@ def lookup_address(store, text: str) -> dict:
     where, params = "street_key = ? AND hnr = ?", [parsed["street_key"], parsed["hnr"]]
     if parsed["plz"]:
         where, params = where + " AND plz = ?", params + [parsed["plz"]]
-    rows = store.rows("addresses", where, params, order="hnr_suffix, plz")
+    rows = store.query(f"SELECT street, hnr, hnr_suffix, plz, ortsteil, plr_id FROM addresses WHERE {where} "
+                       "ORDER BY hnr_suffix, plz", params)
     exact = [r for r in rows if r["hnr_suffix"] == parsed["suffix"]]
     rows = exact or rows
     if not rows:
@@ -114,16 +116,27 @@ def suggest_addresses(store, parsed: dict, limit: int = MAX_SUGGESTIONS) -> list
 
 
 def _kiez(store, plr_id: str, x=None, y=None) -> dict:
-    plr = store.rows("planungsraeume", "plr_id = ?", (plr_id,))[0]
+    plrs, areas_by_slug = _kiez_names(store, store.version())
+    plr = plrs[plr_id]
     if x is not None:  # a point: the areas whose drawn boundary contains it
         slugs = store.ids_at("qm_areas", "slug", x, y)
     else:  # an address: the areas its Planungsraum belongs to
         slugs = [s for s in (plr.get("qm_areas") or "").split(";") if s]
-    areas = [store.rows("qm_areas", "slug = ?", (s,))[0] for s in slugs]
+    areas = [areas_by_slug[s] for s in slugs]
     return {"planungsraum": {"plr_id": plr["plr_id"], "plr_name": plr["plr_name"], "bezirk": plr["bezirk"],
                              "bezirksregion": plr["bzr_name"]},
             "qm_areas": [{"slug": a["slug"], "name": a["name"], "status": a["status"],
                           "boundary_basis": a["boundary_basis"]} for a in areas]}
+
+
+@functools.lru_cache(maxsize=4)
+def _kiez_names(store, version) -> tuple[dict, dict]:
+    """The 542 Planungsräume and the QM areas by id, without geometry, once per store and
+    version (a rebuild gives a new version): each look-up then reads only its address."""
+    plrs = {r["plr_id"]: r for r in store.query(
+        "SELECT plr_id, plr_name, bezirk, bzr_name, qm_areas FROM planungsraeume")}
+    areas = {r["slug"]: r for r in store.query("SELECT slug, name, status, boundary_basis FROM qm_areas")}
+    return plrs, areas
 
 
 def _number(value, name) -> float:
