@@ -18,7 +18,12 @@ FILE = {"description": "the file", "content": {
     "application/geopackage+sqlite3": {"schema": {"type": "string", "format": "binary"}}}}
 
 
+NO_NUL = "^[^\\u0000]*$"  # every text parameter: NUL characters are refused (app/web/request_input.py)
+
+
 def _param(name, schema, description="", where="query", required=False):
+    if schema.get("type") == "string" and "enum" not in schema and "pattern" not in schema:
+        schema = {**schema, "pattern": NO_NUL}
     return {"name": name, "in": where, "required": required or where == "path", "description": description,
             "schema": schema}
 
@@ -75,7 +80,7 @@ def spec() -> dict:
                                 [_param("kind", _list_of(queries.PLACE_KINDS), required=True),
                                  _param("bbox", BBOX, "only places in this box")], GEOJSON),
             "/api/lookup": _get("An address or a point -> Planungsraum and QM areas", [
-                _param("address", {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "[^\\s]"}),
+                _param("address", {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"}),
                 _param("lat", {"type": "number"}),
                 _param("lon", {"type": "number"}), _param("x", {"type": "number"}), _param("y", {"type": "number"})]),
             "/api/suggest": _get("Address suggestions as you type", [_param("q", {"type": "string", "maxLength": 200})]),
