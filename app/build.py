@@ -7,7 +7,6 @@ by location (``spatial``), draws the QM areas (``qm``), summarises them against 
 """
 from __future__ import annotations
 
-import gc
 import json
 import tempfile
 import time
@@ -19,7 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import addresses, catalog, geojson, indicators, qm, sources, spatial
+from . import addresses, catalog, collector, geojson, indicators, qm, sources, spatial
 from .errors import SourceError
 from .forked import Forked
 from .projects import asked_addresses, locate_projects, precision_counts
@@ -54,7 +53,7 @@ def build(raw_dir, store_url, official_areas: Path | None = None, planner_url: s
     tables (``addresses.write_tables``) in the new store, the other the web GeoJSON.
     """
     started = time.perf_counter()
-    with _collector_paused():
+    with collector.paused():
         report = _build(Path(raw_dir), store_url, official_areas)
     added = ensure_planner(store_url, planner_url, report.projects)
     report.counts["projects_added_to_planner_store"] = added
@@ -118,20 +117,6 @@ def _build(raw: Path, store_url, official_areas: Path | None) -> BuildReport:
         add_to_geopackage(tmp, {}, tables)
     report.projects = projects
     return report
-
-
-@contextmanager
-def _collector_paused():
-    """Python's cyclic garbage collector off while building: the build makes millions of
-    long-lived objects and hardly any cycles, and each full pass over them cost 5 % of
-    the build (and copied pages the forked children share). On again afterwards."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _areas(raw: Path, notes: list[str], plr: gpd.GeoDataFrame, places: gpd.GeoDataFrame, official: Path | None):

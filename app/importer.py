@@ -9,14 +9,13 @@ unchanged row stays unchanged.
 """
 from __future__ import annotations
 
-import contextlib
-import gc
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from pyproj import CRS
 
+from . import collector
 from .errors import BadRequest, SourceError
 from .import_read import VECTOR_SUFFIXES, column_key, read
 from .import_rows import Context, RowReport, prepare_rows
@@ -78,7 +77,7 @@ def import_projects(path, store, planner, *, username: str, dry_run: bool = Fals
     table, geoms, notes = read(path, name, given_crs, max_bytes)
     if len(table) > MAX_ROWS:
         raise SourceError(name, f"{len(table)} rows; at most {MAX_ROWS} in one import")
-    with _collector_paused():
+    with collector.paused():
         reports, rows, points = prepare_rows(Context(store), table, geoms, given_crs,
                                              from_vector=path.suffix.lower() in VECTOR_SUFFIXES)
         report = ImportReport(name, reports, dry_run, notes=notes)
@@ -92,20 +91,6 @@ def import_projects(path, store, planner, *, username: str, dry_run: bool = Fals
         rep.action = _ACTIONS[action]
     report.committed = not dry_run
     return report
-
-
-@contextlib.contextmanager
-def _collector_paused():
-    """No cyclic garbage collection while an import runs: it makes some 100,000 small lists,
-    tuples and dicts that all live until it ends, which the collector would walk again and
-    again (a third of a dry run's time) without finding garbage. It runs again afterwards."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _crs(text: str) -> CRS:

@@ -88,7 +88,7 @@ def suggest(store, text: str, limit: int = MAX_SUGGESTIONS) -> list[dict]:
     rows = store.query("SELECT street, hnr, hnr_suffix, plz, ortsteil, plr_id FROM addresses "
                        "WHERE street_key = ? AND hnr LIKE ? ORDER BY length(hnr), hnr, hnr_suffix, plz, fid LIMIT ?",
                        (name_key(m.group("street")), m.group("hnr") + "%", limit))
-    return [{"label": f"{r['street']} {r['hnr']}{r['hnr_suffix']}, {r['plz']} {r['ortsteil']}", **r} for r in rows]
+    return [{"label": _address_label(r), **r} for r in rows]
 
 
 def suggest_streets(store, text: str, limit: int = MAX_SUGGESTIONS) -> list[dict]:
@@ -112,7 +112,11 @@ def suggest_addresses(store, parsed: dict, limit: int = MAX_SUGGESTIONS) -> list
                        (parsed["street_key"], int(parsed["hnr"]), limit))
     if not rows:
         return suggest_streets(store, parsed["street"], limit)
-    return [{"label": f"{r['street']} {r['hnr']}{r['hnr_suffix']}, {r['plz']} {r['ortsteil']}", **r} for r in rows]
+    return [{"label": _address_label(r), **r} for r in rows]
+
+
+def _address_label(r: dict) -> str:
+    return f"{r['street']} {r['hnr']}{r['hnr_suffix']}, {r['plz']} {r['ortsteil']}"
 
 
 def _kiez(store, plr_id: str, x=None, y=None) -> dict:

@@ -36,6 +36,7 @@ import shapely
 
 from . import catalog, crs
 from .errors import BadRequest, NotFound
+from .params import whole_number
 from .store.geometry import decode as decode_geometry
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -400,9 +401,9 @@ def items(store, collection_id: str, args: dict[str, list[str]], base: str) -> P
     c = get(collection_id)
     allowed = ITEMS_PARAMS | {q.name for q in c.queryables}
     query = check_params(args, allowed)
-    limit = _int(query.get("limit"), "limit", DEFAULT_LIMIT, minimum=1)
+    limit = whole_number(query.get("limit"), "limit", DEFAULT_LIMIT, minimum=1)
     limit = min(limit, MAX_LIMIT)  # larger values are not an error (OGC API Features 1.0.1, /req/core/fc-limit-response-1)
-    offset = _int(query.get("offset"), "offset", 0, minimum=0)
+    offset = whole_number(query.get("offset"), "offset", 0, minimum=0)
     out_crs = _crs(query.get("crs"), "crs")
     bbox_crs = _crs(query.get("bbox-crs"), "bbox-crs")
     where, params = _filters(store, c, query)
@@ -526,17 +527,6 @@ def _page_links(base: str, c: Collection, query: dict, offset: int, limit: int, 
 
 
 # -- parameters ----------------------------------------------------------------------------------
-
-def _int(text: str | None, name: str, default: int, *, minimum: int) -> int:
-    if text is None:
-        return default
-    if not re.fullmatch(r"\s*\+?\d{1,9}\s*", text):
-        raise BadRequest(f"{name} must be a whole number >= {minimum}, not '{text[:40]}'")
-    value = int(text)
-    if value < minimum:
-        raise BadRequest(f"{name} must be >= {minimum}")
-    return value
-
 
 def _crs(text: str | None, name: str) -> str:
     if text is None:

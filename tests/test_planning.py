@@ -134,3 +134,12 @@ def test_readers_get_no_cookie_and_no_edit_controls(app):
         response = reader.get(path)
         assert "Set-Cookie" not in response.headers, path
         assert "csrf_token" not in response.get_data(as_text=True), path
+
+
+def test_the_audit_log_limit_must_be_a_whole_number(signed_in):
+    client, _ = signed_in
+    response = client.get("/api/audit?limit=abc")
+    assert response.status_code == 400 and response.get_json()["error"] == "limit must be a whole number >= 1, not 'abc'"
+    page = client.get("/planung/protokoll?limit=0&lang=en")
+    assert page.status_code == 400 and "limit must be &gt;= 1" in page.get_data(as_text=True)
+    assert len(client.get("/api/audit?limit=1").get_json()["entries"]) == 1

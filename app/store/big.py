@@ -26,7 +26,6 @@ import json
 import os
 import re
 import sqlite3
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,35 +88,24 @@ def write_big_layer(store_url: str, layer: BigLayer) -> str:
 # ---------------------------------------------------------------- GeoPackage: writing
 
 def write_geopackage_layer(folder: Path, layer: BigLayer) -> Path:
-    """Write the layer to a temporary file beside its target, then rename it into place;
-    temporary files of loads that were killed are removed first, as a build does."""
-    from .gpkg import _GDAL_WRITE, _attribute_columns, _remove_orphans, _write_attributes
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write the layer as the store is written (``gpkg.start_geopackage``: a temporary file
+    beside its target, temporary files of killed loads removed first), then move it into place."""
+    from .gpkg import (_GDAL_WRITE, _attribute_columns, _write_attributes, _writing, commit_geopackage,
+                       discard_geopackage, start_geopackage)
     target = folder / f"{layer.id}.gpkg"
-    _remove_orphans(target)
-    fd, name = tempfile.mkstemp(prefix=f".{layer.id}-{os.getpid()}-", suffix=".tmp.gpkg", dir=folder)
-    os.close(fd)
-    tmp = Path(name)
-    tmp.unlink()
+    tmp = start_geopackage(target)
     try:
         pyogrio.set_gdal_config_options(_GDAL_WRITE)
         pyogrio.write_dataframe(layer.frame, tmp, layer="points", driver="GPKG", geometry_type="Point",
                                 promote_to_multi=False, layer_options={"SPATIAL_INDEX": "YES", "FID": "fid"})
-        con = sqlite3.connect(tmp, isolation_level=None)
-        try:
-            con.execute("PRAGMA journal_mode = OFF")
-            con.execute("PRAGMA synchronous = OFF")
-            con.execute("BEGIN")
+        with _writing(tmp) as con:
             for name, df in (("cells", pd.DataFrame(layer.cells)),
                              ("big_layer", pd.DataFrame({"key": ["meta"], "value": [json.dumps(layer.meta)]}))):
                 _write_attributes(con, name, df, _attribute_columns(df))
             con.execute('CREATE INDEX "idx_cells_tile" ON "cells" (z, tx, ty)')
-            con.execute("COMMIT")
-        finally:
-            con.close()
-        os.replace(tmp, target)
+        commit_geopackage(tmp, target)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        discard_geopackage(tmp)
         raise
     finally:
         pyogrio.set_gdal_config_options({k: None for k in _GDAL_WRITE})

@@ -26,6 +26,7 @@ from flask_babel import gettext
 from .. import crs, geojson, i18n, maps, queries
 from ..errors import BadRequest, NotFound, SignInRequired, TooManyAttempts
 from ..importer import import_projects, prepare_one
+from ..params import whole_number
 from ..project_filter import STATUSES, YEAR_RANGE
 from ..projects import FUNDS, HANDLUNGSFELDER
 from ..projects import status as derive_status
@@ -131,7 +132,7 @@ def delete_project_page(project_id):
 @bp.get("/planung/protokoll")
 @auth.login_required
 def audit_page():
-    return _render("planning/audit.html", entries=_audit_entries(int(request.args.get("limit", 200))))
+    return _render("planning/audit.html", entries=_audit_entries(whole_number(request.args.get("limit"), "limit", 200, minimum=1)))
 
 
 @bp.route("/planung/import", methods=["GET", "POST"])
@@ -182,7 +183,7 @@ def delete_project(project_id):
 @bp.get("/api/audit")
 @auth.login_required
 def audit():
-    response = jsonify({"entries": _audit_entries(int(request.args.get("limit", 200)))})
+    response = jsonify({"entries": _audit_entries(whole_number(request.args.get("limit"), "limit", 200, minimum=1))})
     response.cache_control.no_store = True
     return response
 
