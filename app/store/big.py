@@ -39,6 +39,7 @@ import shapely
 from .. import crs, tiles
 from ..errors import KiezkarteError, NotFound
 from .geometry import decode as decode_geometry
+from .read_pool import ReadPool
 
 LAYERS_SUFFIX = "-layers"
 LAYER_ID = re.compile(r"[a-z][a-z0-9_]{0,39}")
@@ -119,7 +120,8 @@ class GeoPackageBigLayers:
 
     def __init__(self, folder):
         self.folder = Path(folder)
-        self._local = threading.local()
+        self._opened: dict[str, tuple] = {}  # layer id -> (file stamp, ReadPool, meta)
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"GeoPackageBigLayers({str(self.folder)!r})"
@@ -129,35 +131,34 @@ class GeoPackageBigLayers:
             return []
         return sorted(p.stem for p in self.folder.glob("*.gpkg") if LAYER_ID.fullmatch(p.stem))
 
-    def _con(self, layer_id: str) -> tuple[sqlite3.Connection, dict]:
-        """This thread's connection to the layer's file and its metadata; a new file (a reload
-        renamed into place) is noticed by its inode and reopened."""
+    def _layer(self, layer_id: str) -> tuple[ReadPool, dict]:
+        """The connections to the layer's file and its metadata; a new file (a reload renamed
+        into place) is noticed by its inode and gets new connections."""
         path = self.folder / f"{check_id(layer_id)}.gpkg"
         try:
             st = os.stat(path)
         except FileNotFoundError:
             raise NotFound(f"no big layer '{layer_id}' (load it with `kiezkarte load-layer`)") from None
         stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
-        cache = self._local.__dict__.setdefault("cons", {})
-        held = cache.get(layer_id)
+        held = self._opened.get(layer_id)
         if held is not None and held[0] == stamp:
             return held[1], held[2]
-        if held is not None:
-            held[1].close()
-        con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
-        meta = json.loads(con.execute("SELECT value FROM big_layer WHERE key = 'meta'").fetchone()[0])
-        cache[layer_id] = (stamp, con, meta)
-        return con, meta
+        pool = ReadPool(lambda: sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False))
+        with pool.connection() as con:
+            meta = json.loads(con.execute("SELECT value FROM big_layer WHERE key = 'meta'").fetchone()[0])
+        with self._lock:
+            self._opened[layer_id] = (stamp, pool, meta)
+        return pool, meta
 
     def meta(self, layer_id: str) -> dict:
-        return self._con(layer_id)[1]
+        return self._layer(layer_id)[1]
 
     def tile(self, layer_id: str, z: int, x: int, y: int) -> bytes:
         """The MVT tile z/x/y of the layer (uncompressed; b'' when empty), by ``app.tiles``' rule."""
-        con, meta = self._con(layer_id)
+        pool, meta = self._layer(layer_id)
         if z <= meta["cluster_max_zoom"]:
-            rows = con.execute("SELECT tx, ty, px, py, n FROM cells WHERE z = ? AND tx BETWEEN ? AND ? "
-                               "AND ty BETWEEN ? AND ?", (z, x - 1, x + 1, y - 1, y + 1)).fetchall()
+            rows = _fetch(pool, "SELECT tx, ty, px, py, n FROM cells WHERE z = ? AND tx BETWEEN ? AND ? "
+                                "AND ty BETWEEN ? AND ?", (z, x - 1, x + 1, y - 1, y + 1))
             if not rows:
                 return b""
             a = np.array(rows, dtype=np.int64)
@@ -165,9 +166,7 @@ class GeoPackageBigLayers:
         fields = [f["name"] for f in meta["fields"]]
         minx, miny, maxx, maxy = _store_box(z, x, y, tiles.CELL)
         columns = "".join(f', p."{f}"' for f in fields)
-        rows = con.execute(f'SELECT p.fid, p.geom{columns} FROM points p JOIN rtree_points_geom r ON p.fid = r.id '
-                           "WHERE r.maxx >= ? AND r.minx <= ? AND r.maxy >= ? AND r.miny <= ?",
-                           (minx, maxx, miny, maxy)).fetchall()
+        rows = _fetch(pool, f"SELECT p.fid, p.geom{columns} {_POINTS_IN_BOX}", (minx, maxx, miny, maxy))
         if not rows:
             return b""
         fids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -178,14 +177,22 @@ class GeoPackageBigLayers:
 
     def points_in_box(self, layer_id: str, minx: float, miny: float, maxx: float, maxy: float):
         """(fid, x, y) arrays of the points inside a box in EPSG:25833 (exact, for checks)."""
-        con, _ = self._con(layer_id)
-        rows = con.execute("SELECT p.fid, p.geom FROM points p JOIN rtree_points_geom r ON p.fid = r.id "
-                           "WHERE r.maxx >= ? AND r.minx <= ? AND r.maxy >= ? AND r.miny <= ?",
-                           (minx, maxx, miny, maxy)).fetchall()
+        pool, _ = self._layer(layer_id)
+        rows = _fetch(pool, f"SELECT p.fid, p.geom {_POINTS_IN_BOX}", (minx, maxx, miny, maxy))
         fids = np.array([r[0] for r in rows], dtype=np.int64)
         x, y = point_xy([r[1] for r in rows])
         keep = (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)
         return fids[keep], x[keep], y[keep]
+
+
+# the points whose R-tree box meets (minx, maxx, miny, maxy)
+_POINTS_IN_BOX = ("FROM points p JOIN rtree_points_geom r ON p.fid = r.id "
+                  "WHERE r.maxx >= ? AND r.minx <= ? AND r.maxy >= ? AND r.miny <= ?")
+
+
+def _fetch(pool: ReadPool, sql: str, params) -> list:
+    with pool.connection() as con:
+        return con.execute(sql, params).fetchall()
 
 
 def _store_box(z: int, x: int, y: int, units: float) -> tuple[float, float, float, float]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
-import queue
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -22,6 +21,7 @@ import pyogrio
 
 from ..errors import StoreMissing
 from .base import SQLReader
+from .read_pool import ReadPool
 
 # Fixed timestamps make two builds of the same data byte-identical. The temporary file is
 # renamed into place only when complete, so it needs no rollback journal and is flushed once.
@@ -278,8 +278,7 @@ class GeoPackageStore(SQLReader):
         self.planner_path = str(planner_path) if planner_path else None
         if not os.path.exists(self.path):
             raise StoreMissing(f"no store at {self.path}: run `kiezkarte build` first")
-        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
-        self._pid = os.getpid()
+        self._pool = ReadPool(self._open)
 
     # -- plumbing
     def _open(self) -> sqlite3.Connection:
@@ -289,31 +288,12 @@ class GeoPackageStore(SQLReader):
             con.execute("ATTACH DATABASE ? AS planner", (f"file:{self.planner_path}",))
         return con
 
-    @contextlib.contextmanager
-    def _connection(self):
-        """A read connection for one call, taken from a pool shared by all threads.
-
-        Not one per thread: a server that starts a thread per request (werkzeug's) would open
-        a connection, attach the planner store and parse the schema anew for every request
-        (about 7 ms). Every call reads its rows to the end, so a connection is never shared
-        while in use; a forked child starts with an empty pool."""
-        if self._pid != os.getpid():
-            self._idle, self._pid = queue.SimpleQueue(), os.getpid()
-        try:
-            con = self._idle.get_nowait()
-        except queue.Empty:
-            con = self._open()
-        try:
-            yield con
-        finally:
-            self._idle.put(con)
-
     def query(self, sql: str, params=()) -> list[dict]:
-        with self._connection() as con:
+        with self._pool.connection() as con:
             return [dict(r) for r in con.execute(sql, params)]
 
     def scalar(self, sql: str, params=()):
-        with self._connection() as con:
+        with self._pool.connection() as con:
             row = con.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
@@ -356,5 +336,5 @@ class GeoPackageStore(SQLReader):
         if where:
             sql += f' AND r.id IN (SELECT t.fid FROM "{table}" t WHERE {where})'
             args += list(params)
-        with self._connection() as con:
+        with self._pool.connection() as con:
             return [tuple(row) for row in con.execute(sql + " ORDER BY r.id", args)]
