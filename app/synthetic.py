@@ -46,7 +46,7 @@ def synthetic_trees(plr: gpd.GeoDataFrame, count: int = DEFAULT_COUNT, seed: int
     xs, ys, owner = [], [], []
     for i, (geom, k) in enumerate(zip(plr.geometry.to_numpy(), per_plr)):
         if k:
-            x, y = _inside(geom, int(k), rng)
+            x, y = points_inside(geom, int(k), rng)
             xs.append(x)
             ys.append(y)
             owner.append(np.full(int(k), i, dtype=np.int64))
@@ -68,7 +68,7 @@ def synthetic_trees(plr: gpd.GeoDataFrame, count: int = DEFAULT_COUNT, seed: int
     }, geometry=gpd.points_from_xy(x, y), crs=plr.crs)
 
 
-def _inside(polygon, k: int, rng) -> tuple[np.ndarray, np.ndarray]:
+def points_inside(polygon, k: int, rng) -> tuple[np.ndarray, np.ndarray]:
     """k points uniform inside the polygon: draws in its bounding box, keeps those inside."""
     shapely.prepare(polygon)
     minx, miny, maxx, maxy = polygon.bounds

@@ -20,6 +20,7 @@ import numpy as np
 import shapely
 
 from app import sources, spatial
+from app.synthetic import points_inside
 
 from ._common import RAW_DIR, interleaved_best_of, result, seconds
 
@@ -31,19 +32,7 @@ ROUNDS, ROUNDS_QUICK = 5, 3
 
 def synthetic_points(polygons, n: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
     """SYNTHETIC: ``n`` points uniformly random inside the union of ``polygons``."""
-    union = shapely.union_all(polygons)
-    shapely.prepare(union)
-    minx, miny, maxx, maxy = union.bounds
-    rng = np.random.default_rng(seed)
-    xs, ys, have = [], [], 0
-    while have < n:
-        x = rng.uniform(minx, maxx, n)
-        y = rng.uniform(miny, maxy, n)
-        inside = shapely.contains_xy(union, x, y)
-        xs.append(x[inside])
-        ys.append(y[inside])
-        have += int(inside.sum())
-    return np.concatenate(xs)[:n], np.concatenate(ys)[:n]
+    return points_inside(shapely.union_all(polygons), n, np.random.default_rng(seed))
 
 
 def bare_counts(polygons, x, y) -> np.ndarray:
