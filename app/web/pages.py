@@ -38,7 +38,7 @@ BUNDLES = {
     maps.MAP_JS: ("vendor/leaflet-1.9.4/leaflet.js", "js/kiezkarte.js"),
     maps.SITE_CSS: ("vendor/leaflet-1.9.4/leaflet.css", "css/map.css", "css/kiezkarte.css"),
     maps.EMBED_CSS: ("vendor/leaflet-1.9.4/leaflet.css", "css/map.css", "css/embed.css"),
-    "bundle/site.js": ("js/find.js", "js/filters.js", "js/embed-code.js"),  # deferred: after the map
+    "bundle/site.js": ("js/find.js", "js/filters.js", "js/embed-code.js", "js/language-links.js"),  # deferred: after the map
 }
 STATIC_MAX_AGE = 365 * 24 * 3600  # URLs carry a content hash, so a year is safe
 MAX_QUERY = 200

@@ -74,18 +74,6 @@
     return pairs;
   }
 
-  function updateLanguageLinks(search) {
-    Array.prototype.forEach.call(document.querySelectorAll("a[hreflang]"), function (a) {
-      var url = new URL(a.href, window.location.href);
-      var lang = url.searchParams.get("lang");
-      var params = new URLSearchParams(search);
-      params.delete("lang");
-      if (lang) params.set("lang", lang);
-      var q = params.toString().replace(/%2C/gi, ",").replace(/%2F/gi, "/").replace(/%3A/gi, ":");
-      a.href = url.pathname + (q ? "?" + q : "");
-    });
-  }
-
   function apply(how) {
     var filterQuery = queryOf(filterPairs());
     var query = [filterQuery, queryOf(otherPairs())].filter(Boolean).join("&");
@@ -93,7 +81,6 @@
     if (url !== window.location.pathname + window.location.search) {
       window.history[how === "replace" ? "replaceState" : "pushState"](null, "", url + window.location.hash);
     }
-    updateLanguageLinks(query);
     document.dispatchEvent(new CustomEvent("kiezkarte:state"));
     refresh(url, filterQuery);
   }
@@ -147,7 +134,6 @@
     });
     var filterQuery = queryOf(FILTER_KEYS.filter(function (k) { return params.get(k); })
       .map(function (k) { return [k, params.get(k)]; }));
-    updateLanguageLinks(window.location.search);
     refresh(window.location.pathname + window.location.search, filterQuery);
   }
   window.addEventListener("popstate", function () {

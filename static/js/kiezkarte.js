@@ -106,19 +106,10 @@
     syncLinks();
   }
 
-  // Links and forms that carry the state: the language switch, the embed's "open full map"
-  // link, the hidden fields of the filter form; then tell others (the embed-code generator).
+  // Links and forms that carry the state: the embed's "open full map" link, the hidden fields
+  // of the filter form; then tell others (the language switch, the embed-code generator).
   function syncLinks() {
     var search = window.location.search;
-    Array.prototype.forEach.call(document.querySelectorAll("a[hreflang]"), function (a) {
-      var url = new URL(a.href, window.location.href);
-      var lang = url.searchParams.get("lang");
-      var params = new URLSearchParams(search);
-      params.delete("lang");
-      if (lang) params.set("lang", lang);
-      var q = readable(params.toString());
-      a.href = url.pathname + (q ? "?" + q : "");
-    });
     if (fullMapPath) {
       Array.prototype.forEach.call(document.querySelectorAll("a[data-full-map]"), function (a) {
         a.href = fullMapPath + search;
