@@ -25,6 +25,7 @@ import statistics
 
 from . import _load, _postgis
 from ._common import result
+from .areas_gunicorn import area_paths
 from ._gunicorn import GunicornServer
 from ._live import shared_store
 
@@ -38,12 +39,11 @@ def request_paths(store_path) -> list[str]:
     from app import crs
     from app.store import open_store
     store = open_store(str(store_path))
-    slugs = [r["slug"] for r in store.query("SELECT slug FROM qm_areas WHERE geom IS NOT NULL ORDER BY slug")]
     plr = store.read_layer("planungsraeume").sort_values("plr_id").iloc[::18].head(30)
     points = crs.to_web(plr.set_geometry(plr.geometry.representative_point()))
     areas = store.read_layer("qm_areas")
     areas = crs.to_web(areas[areas.geometry.notna()].sort_values("slug").head(10))
-    paths = [f"/api/areas/{s}" for s in slugs]
+    paths = area_paths(store_path)
     paths += [f"/api/planungsraeume/{p}" for p in plr["plr_id"]]
     paths += [f"/api/lookup?lat={g.y:.6f}&lon={g.x:.6f}" for g in points.geometry]
     paths += ["/ogc/collections/planungsraeume/items?limit=20&bbox=" + ",".join(f"{v:.5f}" for v in g.bounds)
