@@ -22,7 +22,7 @@ import pytest
 from app import create_app
 from app.build import build
 from app.config import REPO_ROOT
-from app.store import open_store
+from app.store import open_planner, open_store
 
 RAW_DIR = REPO_ROOT / "geodata" / "raw"
 BACKENDS = ("geopackage", "postgis")
@@ -120,7 +120,9 @@ def store_url(request, backend, built) -> str:
 
 @pytest.fixture(scope="session")
 def store(store_url):
-    return open_store(store_url)
+    """The built store with its default planner store, created and seeded if missing, as the app
+    opens it (loading a GeoPackage into PostGIS brings no planner schema)."""
+    return open_store(store_url, open_planner(store_url).path)
 
 
 def unbuilt_store_url(request, backend: str, folder: Path) -> str:
@@ -142,6 +144,13 @@ def fresh_planner_url(store_url: str, folder: Path) -> str:
 def planner_url(store_url, tmp_path) -> str:
     """A new, empty place for a planner store of this test's backend."""
     return fresh_planner_url(store_url, tmp_path)
+
+
+@pytest.fixture()
+def stores(store_url, planner_url):
+    """(store, planner store) of this test's backend, the planner store fresh for the test."""
+    planner = open_planner(store_url, planner_url)
+    return open_store(store_url, planner.path), planner
 
 
 @pytest.fixture()

@@ -13,7 +13,6 @@ import pytest
 
 from app.errors import SourceError
 from app.importer import import_projects
-from app.store import open_planner, open_store
 
 BAD = Path(__file__).parent / "data" / "bad"
 
@@ -62,12 +61,6 @@ def checksum(planner) -> str:
         if path.exists():
             digest.update(path.read_bytes())
     return digest.hexdigest()
-
-
-@pytest.fixture()
-def stores(store_url, planner_url):
-    planner = open_planner(store_url, planner_url)
-    return open_store(store_url, planner.path), planner
 
 
 def test_the_corpus_is_complete():

@@ -13,12 +13,6 @@ from app.store import open_planner, open_store
 from tests.conftest import fresh_planner_url
 
 
-@pytest.fixture()
-def stores(store_url, planner_url):
-    planner = open_planner(store_url, planner_url)
-    return open_store(store_url, planner.path), planner
-
-
 @pytest.mark.parametrize("layer", sorted(LAYERS))
 def test_every_layer_exports_as_geojson_with_attribution(store, layer):
     body, mimetype, name = export(store, layer, "geojson")

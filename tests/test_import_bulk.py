@@ -81,13 +81,6 @@ def gpkg_stores(built, tmp_path):
     return open_store(str(built[0]), planner.path), planner
 
 
-@pytest.fixture()
-def stores(store_url, planner_url):
-    """The store of this test's backend with a fresh planner store."""
-    planner = open_planner(store_url, planner_url)
-    return open_store(store_url, planner.path), planner
-
-
 GPKG_INDEX = "the planner GeoPackage's own R-tree and GDAL's triggers"
 
 

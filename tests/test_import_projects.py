@@ -9,19 +9,12 @@ import zipfile
 import geopandas as gpd
 import pandas as pd
 import pytest
-from shapely.geometry import Point
 
 from app.importer import import_projects
-from app.store import open_planner, open_store
+from app.store import open_store
 from app.errors import SourceError
 from tests.conftest import RAW_DIR
 
-
-
-@pytest.fixture()
-def stores(store_url, planner_url):
-    planner = open_planner(store_url, planner_url)
-    return open_store(store_url, planner.path), planner
 
 
 @pytest.fixture(scope="module")

@@ -10,15 +10,8 @@ from app import stats
 from app.charts import bar_chart
 from app.importer import import_projects
 from app.project_filter import ProjectFilter
-from app.store import open_planner, open_store
 from tests.conftest import RAW_DIR
 
-
-
-@pytest.fixture()
-def stores(store_url, planner_url):
-    planner = open_planner(store_url, planner_url)
-    return open_store(store_url, planner.path), planner
 
 
 def test_groups_add_up_to_the_total_and_money_counts_only_known_costs(stores):
