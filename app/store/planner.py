@@ -168,13 +168,8 @@ class PlannerStore:
 
     # -- projects
     def project(self, con, project_id: str) -> tuple[dict, object] | None:
-        row = con.execute("SELECT * FROM projects WHERE id = ?", (project_id,)).fetchone()
-        if row is None:
-            return None
-        row = dict(row)
-        geom = geometry.decode(row.pop("geom"))
-        row.pop("fid")
-        return row, geom
+        found = self._existing(con, [project_id]).get(project_id)
+        return None if found is None else found[1:]
 
     def save(self, con, username: str, row: dict, geom, *, action_note: str | None = None) -> str:
         """Create or update one project by id, with an audit entry. Returns created|updated|unchanged."""
