@@ -28,7 +28,7 @@ from .store.planner import PROJECT_FIELDS
 MAX_TEXT = 500
 STATED_PRECISIONS = ("exact", "facility", "planungsraum", "area")
 PLR_PRECISE = ("exact", "facility", "planungsraum")  # precise enough to name the Planungsraum
-ADDRESS_PAIRS_PER_QUERY = 2_000  # (street, number) pairs: 6,000 bound values, well below every limit
+ADDRESSES_PER_QUERY = 2_000  # 10,000 bound values, well below every limit
 
 
 @dataclass
@@ -117,28 +117,25 @@ class Context:
         return hits[0] if len(hits) == 1 else None
 
     def address_plr(self, texts) -> dict:
-        """{address: plr_id or None} for many addresses, looked up in a few queries."""
+        """{address: plr_id or None} for many addresses, looked up in a few queries.
+
+        Like ``lookup_address``: the same house number with the same suffix first, else the
+        first suffix (then postcode); a postcode, when given, must match. The choice is made in SQL, so one
+        row per address comes back."""
         parsed = {text: parse_address(text) for text in set(texts)}
-        pairs = sorted({(p["street_key"], p["hnr"]) for p in parsed.values() if p})
-        found = defaultdict(list)
-        for start in range(0, len(pairs), ADDRESS_PAIRS_PER_QUERY):  # sorted: neighbours in the index
-            chunk = pairs[start:start + ADDRESS_PAIRS_PER_QUERY]
+        keys = sorted({(p["street_key"], p["hnr"], p["suffix"], p["plz"]) for p in parsed.values() if p})
+        found = {}
+        for start in range(0, len(keys), ADDRESSES_PER_QUERY):  # sorted: neighbours in the index
+            chunk = keys[start:start + ADDRESSES_PER_QUERY]
             rows = self.store.query(
-                f"WITH wanted (k, street_key, hnr) AS (VALUES {', '.join(['(?, ?, ?)'] * len(chunk))}) "
-                "SELECT w.k, a.hnr_suffix, a.plz, a.plr_id FROM wanted w JOIN addresses a "
-                "ON a.street_key = w.street_key AND a.hnr = w.hnr ORDER BY a.hnr_suffix, a.fid",
-                [value for k, pair in enumerate(chunk, start) for value in (k, *pair)])
-            for r in rows:
-                found[pairs[r["k"]]].append(r)
-        out = {}
-        for text, p in parsed.items():
-            if p is None:
-                out[text] = None
-                continue
-            rows = [r for r in found.get((p["street_key"], p["hnr"]), ()) if not p["plz"] or r["plz"] == p["plz"]]
-            exact = [r for r in rows if r["hnr_suffix"] == p["suffix"]] or rows
-            out[text] = exact[0]["plr_id"] if exact else None
-        return out
+                f"WITH wanted (k, street_key, hnr, suffix, plz) AS (VALUES {', '.join(['(?, ?, ?, ?, ?)'] * len(chunk))}) "
+                "SELECT k, plr_id FROM (SELECT w.k, a.plr_id, row_number() OVER (PARTITION BY w.k "
+                "ORDER BY a.hnr_suffix <> w.suffix, a.hnr_suffix, a.plz, a.fid) AS n FROM wanted w JOIN addresses a "
+                "ON a.street_key = w.street_key AND a.hnr = w.hnr AND (w.plz = '' OR a.plz = w.plz)) AS best WHERE n = 1",
+                [value for k, key in enumerate(chunk, start) for value in (k, *key)])
+            found.update((keys[r["k"]], r["plr_id"]) for r in rows)
+        return {text: found.get((p["street_key"], p["hnr"], p["suffix"], p["plz"])) if p else None
+                for text, p in parsed.items()}
 
 
 def _first_covering(geoms: dict, points) -> list[str | None]:

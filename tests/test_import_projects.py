@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from app.importer import import_projects
+from app.lookup import lookup_address
 from app.store import open_store
 from app.errors import SourceError
 from tests.conftest import RAW_DIR
@@ -73,6 +74,33 @@ def test_addresses_are_placed_in_their_planungsraum(stores, addresses, tmp_path)
     for i, a in enumerate(addresses.itertuples()):
         assert rows[f"test-{i}"]["plr_id"] == a.PLR_ID
         assert rows[f"test-{i}"]["location_precision"] == "planungsraum"
+
+
+def test_an_address_is_placed_where_the_address_search_finds_it(stores, tmp_path):
+    """Suffixes, postcodes given or not, a wrong postcode, 'Str.': the import and the
+    resident's address search (``lookup_address``) agree on every address."""
+    store, planner = stores
+    table = pd.read_csv(RAW_DIR / "adressen_plr" / "adressen.csv.gz", dtype=str, keep_default_na=False)
+    with_suffix = table[table["hnr_zusatz"] != ""].sample(40, random_state=7)
+    plain = table[table["hnr_zusatz"] == ""].sample(40, random_state=8)
+    texts = ([f"{a.str_name} {a.hnr}{a.hnr_zusatz}, {a.plz}" for a in with_suffix.itertuples()]
+             + [f"{a.str_name} {a.hnr} {a.hnr_zusatz.lower()}" for a in with_suffix.itertuples()]
+             + [f"{a.str_name} {a.hnr}z" for a in with_suffix.itertuples()]  # a suffix the table lacks
+             + [f"{a.str_name.replace('straße', 'str.')} {a.hnr}" for a in plain.itertuples()]
+             + [f"{a.str_name} {a.hnr}, 10000" for a in plain.itertuples()])  # no such postcode
+    path = tmp_path / "addresses.csv"
+    pd.DataFrame({"id": [f"addr-{i}" for i in range(len(texts))], "title": [f"Adresstest {i}" for i in range(len(texts))],
+                  "address": texts}).to_csv(path, index=False)
+    report = import_projects(path, store, planner, username="t")
+    assert report.committed and not report.errors
+    placed = {r["id"]: r for r in store.rows("projects", "id LIKE 'addr-%'")}
+    found = 0
+    for i, text in enumerate(texts):
+        answer = lookup_address(store, text)
+        expected = answer["planungsraum"]["plr_id"] if answer["found"] else None
+        assert placed[f"addr-{i}"]["plr_id"] == expected, text
+        found += answer["found"]
+    assert found == len(texts) - 40  # only the made-up postcode finds nothing
 
 
 def test_a_changed_row_is_an_update_with_before_and_after_in_the_audit_log(stores, addresses, tmp_path):

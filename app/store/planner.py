@@ -186,15 +186,11 @@ class PlannerStore:
             raise BadRequest("a project needs an id")
         existing = self._existing(con, [row["id"] for row in rows])
         at = now()
-        plan = Plan()
-        created = [(row, geom) for row, geom in zip(rows, geoms) if row["id"] not in existing]
-        after_wkt = iter(_wkt([geom for _, geom in created]))
+        plan = Plan(at=at, username=username, note=action_note)
         for row, geom in zip(rows, geoms):
             old = existing.get(row["id"])
             if old is None:
                 plan.inserts.append(({**row, "updated_at": at}, geom))
-                plan.audit.append((at, username, "create", row["id"], None, _snapshot(row, geom, next(after_wkt)),
-                                   action_note))
                 plan.actions.append("created")
                 continue
             fid, old_row, old_geom = old
@@ -214,9 +210,12 @@ class PlannerStore:
     def apply(self, con, plan: "Plan") -> None:
         """Write a plan: the inserts, updates and audit entries, each as one batch."""
         self._write_projects(con, plan)
+        geoms = [geom for _, geom in plan.inserts]
+        created = [(plan.at, plan.username, "create", row["id"], None, _json(_snapshot(row, geom, wkt)), plan.note)
+                   for (row, geom), wkt in zip(plan.inserts, _wkt(geoms))]
         con.executemany("INSERT INTO audit_log (at, username, action, project_id, before, after, note) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [(*entry, _json(before), _json(after), note) for *entry, before, after, note in plan.audit])
+                        created + [(*entry, _json(before), _json(after), note) for *entry, before, after, note in plan.audit])
 
     def _write_projects(self, con, plan: "Plan") -> None:
         """GeoPackage: GDAL's R-tree triggers would call back into Python for every row; they
@@ -306,8 +305,12 @@ class PlannerStore:
 @dataclass
 class Plan:
     """The writes of saving projects: (row, geometry) inserts, (fid, row, geometry) updates,
-    audit entries (before and after as snapshots, JSON only when written), and per project
-    what happens (created|updated|unchanged)."""
+    the updates' audit entries (before and after as snapshots, JSON only when written), and
+    per project what happens (created|updated|unchanged). A create's audit entry is made
+    from its insert only when the plan is written: a dry run never needs it."""
+    at: str | None = None
+    username: str | None = None
+    note: str | None = None
     inserts: list = field(default_factory=list)
     updates: list = field(default_factory=list)
     audit: list = field(default_factory=list)
