@@ -218,12 +218,14 @@ class PlannerStore:
                         created + [(*entry, _json(before), _json(after), note) for *entry, before, after, note in plan.audit])
 
     def _write_projects(self, con, plan: "Plan") -> None:
-        """GeoPackage: GDAL's R-tree triggers would call back into Python for every row; they
-        are set aside inside the transaction and the R-tree gets the written boxes at once."""
+        """GeoPackage: GDAL's R-tree triggers would call back into Python for every row, and its
+        feature-count trigger updates a counter per row; they are set aside inside the
+        transaction, the R-tree gets the written boxes at once and the count is set once."""
         if not (plan.inserts or plan.updates):
             return
-        triggers = con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                               "AND tbl_name = 'projects' AND name LIKE 'rtree_projects_geom_%'").fetchall()
+        triggers = con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'projects' "
+                               "AND (name LIKE 'rtree_projects_geom_%' OR name = 'trigger_insert_feature_count_projects')"
+                               ).fetchall()
         for name, _ in triggers:
             con.execute(f'DROP TRIGGER "{name}"')
         last_fid = con.execute("SELECT coalesce(max(fid), 0) FROM projects").fetchone()[0]
@@ -236,6 +238,9 @@ class PlannerStore:
         bounds = shapely.bounds(np.array([geom for _, geom in boxed], dtype=object)).tolist() if boxed else []
         con.executemany('INSERT INTO "rtree_projects_geom" (id, minx, maxx, miny, maxy) VALUES (?, ?, ?, ?, ?)',
                         [(fid, minx, maxx, miny, maxy) for (fid, _), (minx, miny, maxx, maxy) in zip(boxed, bounds)])
+        if new_fids:  # GDAL's feature count, kept by a trigger one UPDATE per row: once for all
+            con.execute("UPDATE gpkg_ogr_contents SET feature_count = (SELECT count(*) FROM projects) "
+                        "WHERE lower(table_name) = 'projects'")
         for _, sql in triggers:
             con.execute(sql)
 
