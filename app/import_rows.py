@@ -86,7 +86,7 @@ class Context:
 
     def plr_at(self, points) -> list[str | None]:
         """The Planungsraum covering each point (the first by id where several do), else None."""
-        return _first_covering(self._planungsraeume, points)
+        return _first_covering(self._planungsraeume, points) if points else []  # no points: load nothing
 
     def area_at(self, points) -> list[str | None]:
         return _first_covering(self.area_geom, points)
