@@ -10,11 +10,13 @@ around the place for an area or a Kiez), the indicator classes and colours, and 
 the script needs. The script draws every layer and builds every popup from feature
 properties with DOM nodes and ``textContent`` — data never becomes HTML.
 
-The page's ``<head>`` asks for the layer data first (``<link rel="preload" as="fetch">``),
-so the data travels while the browser still loads Leaflet; the project markers are fetched
-once the map is drawn. The whole map state lives in the URL (``MapState``: indicator, visible
-layers, centre and zoom, the selected feature, next to the project filter and the language),
-so the same URL gives the same map.
+The page's ``<head>`` asks for the layer data first (``<link rel="preload" as="fetch">``) and a
+small inline script there reads and parses it while the browser still loads Leaflet and parses
+the page (``EARLY_DATA_SCRIPT``): the map is drawn the moment it is made, before the tables and
+lists below it are parsed. The project markers are fetched once the map is drawn. The whole
+map state lives in the URL (``MapState``: indicator, visible layers, centre and zoom, the
+selected feature, next to the project filter and the language), so the same URL gives the same
+map.
 
 What Leaflet does insert as HTML (attributions, the container's label) goes through
 ``escape`` here first; the config goes into the inline script as HTML-safe JSON.
@@ -152,9 +154,25 @@ class MapPage:
 
     @property
     def script_hash(self) -> str:
-        """CSP source for the inline script ('sha256-…'), so no other inline script can run."""
-        digest = hashlib.sha256(str(self.script).encode("utf-8")).digest()
-        return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+        """CSP sources of the page's two inline scripts ('sha256-…' each), so no other inline script can run."""
+        return " ".join(_csp_hash(text) for text in (EARLY_DATA_SCRIPT, str(self.script)))
+
+
+def _csp_hash(script: str) -> str:
+    digest = hashlib.sha256(script.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+# In <head>, right after the preload links: reads and parses the layers they name while the browser
+# still loads Leaflet and parses the page, so the map is drawn the moment it is made (kiezkarte.js
+# takes them from window.kiezkarteData). No extra headers: the requests match the preloads.
+EARLY_DATA_SCRIPT = (
+    "window.kiezkarteData={};"
+    "document.querySelectorAll('link[rel=\"preload\"][as=\"fetch\"]').forEach(function(l){"
+    "var p=window.kiezkarteData[l.href]=fetch(l.href,{credentials:'same-origin'}).then(function(r){"
+    "if(!r.ok)throw new Error(l.href+': HTTP '+r.status);return r.json();});"
+    "p.catch(function(){});});"
+)
 
 
 @dataclass(frozen=True)
@@ -229,9 +247,11 @@ def _render(m: _Map, env: MapEnv, config: dict) -> MapPage:
     root = m.get_root()
     root.header._children.pop("meta_http", None)  # the page has its own <meta charset>
     root.render()
-    # The data first (it is the slowest part), then the one stylesheet and the one script.
+    # The data first (it is the slowest part) and the script that reads it (before the stylesheet, so
+    # it need not wait for it), then the one stylesheet and the one script.
     data = _data_urls(config)
     head = "".join(f'<link rel="preload" href="{escape(url)}" as="fetch" crossorigin>\n' for url in data)
+    head += f"<script>{EARLY_DATA_SCRIPT}</script>\n"
     head += f'<link rel="stylesheet" href="{escape(env.static_url(EMBED_CSS if env.embed else SITE_CSS))}">\n'
     head += f'<script src="{escape(env.static_url(MAP_JS))}"></script>\n'
     labels = layer_labels()

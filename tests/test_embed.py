@@ -22,7 +22,7 @@ from app import create_app, maps
 from app.accounts import add_user
 from app.store import open_planner
 from app.web.embed import iframe_snippet, parse_frame_ancestors
-from tests.test_pages import GZIP, map_config, parse
+from tests.test_pages import GZIP, inline_script_sources, map_config, parse
 
 AREA = "beusselstrasse"
 KIEZ = "01200517"  # a Planungsraum of the Beusselstraße area
@@ -84,8 +84,9 @@ def test_an_embed_is_the_map_with_minimal_chrome(client):
         "data:,", "/api/planungsraeume", "/api/areas", "/api/bezirke",
         "/static/bundle/embed.css", "/static/bundle/map.js"]
     assert any(u.startswith("/api/planungsraeume?bbox=") for u in page.loaded)  # those around the area
-    assert len(page.inline_scripts) == 1 and "'sha256-" in csp(r)
-    assert "<script" not in html.replace("<script src=\"/static/bundle/map.js", "").replace("<script>", "", 1)
+    assert page.inline_scripts == [maps.EARLY_DATA_SCRIPT, page.map_script]  # reading its data, making the map
+    assert re.search(r"script-src ([^;]*);", csp(r)).group(1).split() == ["'self'", *inline_script_sources(html)]
+    assert "<script" not in html.replace("<script src=\"/static/bundle/map.js", "").replace("<script>", "", 2)
 
 
 def test_links_in_embeds_open_new_tabs_and_keep_the_language(client):
@@ -436,7 +437,7 @@ def test_map_state_from_the_url():
 def test_the_page_starts_with_the_state_of_its_url(client):
     html = client.get(f"/gebiete/{AREA}?map=15.5/52.53/13.33&layers=projects,kita&sel=plr:{KIEZ}"
                       "&indicator=ug_air").get_data(as_text=True)
-    script = parse(html).inline_scripts[0]
+    script = parse(html).map_script
     assert "center: [52.53, 13.33]" in script and '"zoom": 15.5' in script and "fitBounds" not in script
     config = map_config(html)
     assert config["visible"] == ["projects", "kita"] and config["selection"] == f"plr:{KIEZ}"
@@ -446,7 +447,7 @@ def test_the_page_starts_with_the_state_of_its_url(client):
     # without JavaScript the filter form keeps the map state
     for name, value in (("map", "15.5/52.53/13.33"), ("layers", "projects,kita"), ("sel", f"plr:{KIEZ}")):
         assert f'<input type="hidden" name="{name}" value="{value}">' in html
-    assert "fitBounds" in parse(client.get(f"/gebiete/{AREA}").get_data(as_text=True)).inline_scripts[0]
+    assert "fitBounds" in parse(client.get(f"/gebiete/{AREA}").get_data(as_text=True)).map_script
 
 
 def test_embed_weight_is_small(client):

@@ -79,6 +79,12 @@ class Assets(HTMLParser):
         if self._in_script:
             self.inline_scripts[-1] += data
 
+    @property
+    def map_script(self) -> str:
+        """The inline script that makes the map (the other one, in <head>, only reads its data)."""
+        [script] = [s for s in self.inline_scripts if "kiezkarte.init(" in s]
+        return script
+
 
 def parse(html: str) -> Assets:
     parser = Assets()
@@ -263,16 +269,26 @@ def test_pages_load_only_local_files_and_set_no_cookies(client, path):
     assert "default-src 'self'" in csp and "connect-src 'self'" in csp and "style-src 'self';" in csp
 
 
-def test_the_only_inline_script_is_the_map_and_the_csp_names_its_hash(client):
+def inline_script_sources(html: str) -> list[str]:
+    """The CSP source ('sha256-…') of each inline script of a page."""
     import base64
     import hashlib
+    return [f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in parse(html).inline_scripts]
+
+
+def test_the_only_inline_scripts_are_the_maps_and_the_csp_names_exactly_their_hashes(client):
     r = client.get("/gebiete/beusselstrasse")
-    page = parse(r.get_data(as_text=True))
-    assert len(page.inline_scripts) == 1
-    digest = base64.b64encode(hashlib.sha256(page.inline_scripts[0].encode()).digest()).decode()
-    assert f"'sha256-{digest}'" in r.headers["Content-Security-Policy"]
-    assert "kiezkarte.init(map_main" in page.inline_scripts[0]
-    assert "L.tileLayer" not in page.inline_scripts[0]  # no TILE_URL: no tile server contacted
+    html = r.get_data(as_text=True)
+    page = parse(html)
+    assert page.inline_scripts == [maps.EARLY_DATA_SCRIPT, page.map_script]  # its data, then the map
+    script_src = re.search(r"script-src ([^;]*);", r.headers["Content-Security-Policy"]).group(1).split()
+    assert script_src == ["'self'", *inline_script_sources(html)]
+    assert "kiezkarte.init(map_main" in page.map_script
+    assert "L.tileLayer" not in page.map_script  # no TILE_URL: no tile server contacted
+    # the data script reads only what the page preloads, and comes before the stylesheet (it need not wait for it)
+    head = html[:html.index("</head>")]
+    assert head.index("<script>") < head.index('rel="stylesheet"')
+    assert head.index('rel="preload"') < head.index("<script>")
 
 
 def test_layers_are_loaded_from_the_api_not_inlined(client):
@@ -387,7 +403,7 @@ def test_html_in_data_is_shown_as_text(hostile_client):
 
 def test_map_config_cannot_break_out_of_its_script(hostile_client):
     html = hostile_client.get(f"/gebiete/{HOSTILE_AREA}").get_data(as_text=True)
-    script = parse(html).inline_scripts[0]
+    script = parse(html).map_script
     assert "</" not in script and "<img" not in script
 
 
@@ -409,7 +425,7 @@ def _transfer_size(client, html_path: str) -> dict:
     page = parse(html)
     for url in page.loaded:
         sizes[url] = len(client.get(url, headers=GZIP).data)
-    config = json.loads(re.search(r"kiezkarte\.init\(map_main, (\{.*\})\);", page.inline_scripts[0]).group(1))
+    config = json.loads(re.search(r"kiezkarte\.init\(map_main, (\{.*\})\);", page.map_script).group(1))
     layers = config["layers"]
     urls = [layers["planungsraeume"]["url"], layers["areas"]["url"]] + [p["url"] for p in layers["projects"]]
     if "bezirke" in layers:
@@ -434,7 +450,7 @@ def project_rows(html: str) -> list[str]:
 
 
 def map_config(html: str) -> dict:
-    return json.loads(re.search(r"kiezkarte\.init\(map_main, (\{.*\})\);", parse(html).inline_scripts[0]).group(1))
+    return json.loads(re.search(r"kiezkarte\.init\(map_main, (\{.*\})\);", parse(html).map_script).group(1))
 
 
 def test_filters_in_the_url_change_the_listed_projects_and_keep_the_language(client, store):
@@ -512,7 +528,7 @@ def test_only_projects_in_a_map_view(client, store):
     html = client.get(f"/?bbox={bbox}").get_data(as_text=True)
     assert located["id"] in project_rows(html) and len(project_rows(html)) < 61
     assert 'data-bbox-filter checked' in html
-    assert "fitBounds" in parse(html).inline_scripts[0] and f"{lat - 0.001:.5f}".rstrip("0") in parse(html).inline_scripts[0]
+    assert "fitBounds" in parse(html).map_script and f"{lat - 0.001:.5f}".rstrip("0") in parse(html).map_script
 
 
 # ------------------------------------------------------------------ area names

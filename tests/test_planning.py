@@ -136,6 +136,38 @@ def test_readers_get_no_cookie_and_no_edit_controls(app):
         assert "csrf_token" not in response.get_data(as_text=True), path
 
 
+def test_readers_see_every_edit_on_their_next_visit(app, signed_in):
+    """Reader pages are kept in memory (app/web/page_cache.py): an edit, in this server or in
+    another one on the same stores, shows on the next request, and a planner's page with its
+    edit links never reaches a reader."""
+    planner, token = signed_in
+    other_server = create_app(dict(app.config))  # another process or server on the same stores
+    reader = app.test_client()
+    path = "/gebiete/beusselstrasse"
+    assert "Add a project to this area" in planner.get(path + "?lang=en").get_data(as_text=True)
+    before = reader.get(path + "?lang=en")
+    assert "Add a project to this area" not in before.get_data(as_text=True)
+    assert reader.get(path + "?lang=en").get_etag() == before.get_etag()  # kept: the same page
+
+    project = {"title": "Hofgarten für alle", "qm_area": "beusselstrasse", "fund": "Baufonds", "lat": "52.5331", "lon": "13.3283"}
+    created = planner.post("/api/projects", headers={"X-CSRF-Token": token}, json=project)
+    pid = created.get_json()["project"]["id"]
+    for page in ("/", path):
+        assert "Hofgarten für alle" in reader.get(page).get_data(as_text=True), page
+
+    with other_server.test_client() as elsewhere:
+        elsewhere.environ_base["wsgi.url_scheme"] = "https"
+        assert sign_in(elsewhere).status_code == 303
+        renamed = elsewhere.put(f"/api/projects/{pid}", headers={"X-CSRF-Token": csrf_from(elsewhere, "/planung/import")},
+                                json={**project, "title": "Hofgarten für alle Nachbarn"})
+        assert renamed.status_code == 200
+    assert "Hofgarten für alle Nachbarn" in reader.get(path).get_data(as_text=True)
+
+    assert planner.delete(f"/api/projects/{pid}", headers={"X-CSRF-Token": token}).status_code == 200
+    for page in ("/", path):
+        assert "Hofgarten für alle" not in reader.get(page).get_data(as_text=True), page
+
+
 def test_the_audit_log_limit_must_be_a_whole_number(signed_in):
     client, _ = signed_in
     response = client.get("/api/audit?limit=abc")

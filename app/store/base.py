@@ -28,6 +28,11 @@ class SQLReader:
         """Every distinct street key, for 'did you mean' suggestions."""
         return [r["street_key"] for r in self.query("SELECT DISTINCT street_key FROM streets")]
 
+    def planner_version(self):
+        """Grows with every write of the planners' data, seen from every process: each write
+        appends to the audit log in its transaction (``planner.PlannerStore``), under one lock."""
+        return self.scalar("SELECT max(fid) FROM audit_log")
+
     def meta(self, key: str):
         value = self.scalar("SELECT value FROM meta WHERE key = ?", (key,))
         return None if value is None else json.loads(value)

@@ -24,7 +24,6 @@ map view, selected feature, project filter, language).
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -40,6 +39,7 @@ from .. import i18n, maps, queries
 from ..errors import KiezkarteError
 from ..project_filter import ProjectFilter
 from . import filters, get_store, pages
+from .page_cache import remember, remembered
 
 bp = Blueprint("embed", __name__)
 
@@ -79,16 +79,10 @@ def kiez(plr_id):
 
 
 def _embed(kind: str, key: str | None):
-    cache = current_app.extensions.setdefault("kiezkarte_embed_pages", OrderedDict())
     cache_key = request.url  # host, path and query: the page depends on nothing else
-    entry = cache.get(cache_key)
+    entry = remembered("kiezkarte_embed_pages", cache_key)
     if entry is None:
-        entry = _render_embed(kind, key)
-        cache[cache_key] = entry
-        if len(cache) > PAGE_CACHE_ENTRIES:
-            cache.popitem(last=False)
-    else:
-        cache.move_to_end(cache_key)
+        entry = remember("kiezkarte_embed_pages", cache_key, _render_embed(kind, key), PAGE_CACHE_ENTRIES)
     html, script_hash = entry
     response = current_app.make_response(html)
     _embed_headers(response, script_hash)

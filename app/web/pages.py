@@ -15,7 +15,6 @@ Pages seen by a signed-in planner carry edit links and are never cached by anyon
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from dataclasses import replace
 from datetime import date
 import mimetypes
@@ -31,6 +30,7 @@ from ..project_filter import ProjectFilter
 from . import errors, filters, get_store
 from .auth import current_user
 from .http import text_response
+from .page_cache import for_readers, remember, remembered
 
 STATIC_DIR = REPO_ROOT / "static"
 # Files that always travel together, served as one (fewer requests before the map is drawn).
@@ -51,6 +51,7 @@ bp = Blueprint("pages", __name__)
 # ------------------------------------------------------------------ pages
 
 @bp.get("/")
+@for_readers
 def index():
     store = get_store()
     flt = filters.page_filter()
@@ -67,6 +68,7 @@ def index():
 
 
 @bp.get("/gebiete/<slug>")
+@for_readers
 def area(slug):
     store = get_store()
     flt = filters.page_filter(with_area=False)
@@ -83,6 +85,7 @@ def area(slug):
 
 
 @bp.get("/kiez/<plr_id>")
+@for_readers
 def kiez(plr_id):
     row, geom = queries.planungsraum(get_store(), plr_id)
     state = filters.map_state()
@@ -353,16 +356,11 @@ def map_once(key: tuple, build):
     A map depends only on these and the built store (read-only); Folium takes milliseconds
     to render one, so the pieces are kept (bounded, least recently used first out).
     """
-    cache = current_app.extensions.setdefault("kiezkarte_map_pages", OrderedDict())
     env = map_env()
     full_key = (request.script_root, env.lang, env.planner, env.tile_url, env.tile_attribution, *key)
-    page = cache.get(full_key)
+    page = remembered("kiezkarte_map_pages", full_key)
     if page is None:
-        page = cache[full_key] = build(env)
-        if len(cache) > MAP_CACHE_ENTRIES:
-            cache.popitem(last=False)
-    else:
-        cache.move_to_end(full_key)
+        page = remember("kiezkarte_map_pages", full_key, build(env), MAP_CACHE_ENTRIES)
     return page
 
 

@@ -142,9 +142,15 @@
     return layer;
   }
 
+  // The layers the page's <head> has asked for and parsed already (app/maps.py, EARLY_DATA_SCRIPT),
+  // so the map is drawn the moment it is made. Each is taken once: later requests fetch anew.
+  var early = window.kiezkarteData || {};
+
   // No extra headers: the request must match the page's <link rel="preload" as="fetch" crossorigin>.
   function fetchJSON(url) {
-    return fetch(url, { credentials: "same-origin" }).then(function (r) {
+    var absolute = new URL(url, window.location.href).href, pending = early[absolute];
+    delete early[absolute];
+    return pending || fetch(url, { credentials: "same-origin" }).then(function (r) {
       if (!r.ok) throw new Error(url + ": HTTP " + r.status);
       return r.json();
     });

@@ -129,6 +129,20 @@ def test_area_page_screenshots_and_place_layers(new_page, base_url):
         assert_clean(rec)
 
 
+def test_a_layer_that_cannot_be_loaded_is_reported_and_the_facts_stay(new_page, base_url):
+    """The page's <head> reads the layers before the map exists (app/maps.py, EARLY_DATA_SCRIPT): a
+    failed one still reaches the map script, which says so instead of failing silently."""
+    page, rec = new_page()
+    page.route("**/api/bezirke", lambda route: route.fulfill(status=503, content_type="application/json",
+                                                            body='{"error": "down for the test"}'))
+    page.goto(f"{base_url}/gebiete/{AREA}?lang=en")
+    page.locator("html[data-map-ready='error']").wait_for(state="attached", timeout=30_000)
+    expect(page.locator("#map-status")).to_have_text(
+        "Some map layers could not be loaded. The facts below the map are complete.")
+    assert page.locator("ol.projects > li").count() >= 9  # the facts are all there
+    assert not rec.errors, rec.errors  # no uncaught exception or unhandled rejection
+
+
 def test_names_that_look_like_html_show_as_text(new_page, base_url):
     page, rec = new_page()
     page.goto(f"{base_url}/gebiete/{AREA}?lang=en")
