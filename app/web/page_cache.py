@@ -60,8 +60,8 @@ def for_readers(view):
         entry = remembered("kiezkarte_reader_pages", key)
         if entry is None:
             response = view(**kwargs)
-            if response.status_code != 200:
-                return response
+            if response.status_code != 200 or "Set-Cookie" in response.headers:
+                return response  # an error, or something meant for this one reader only
             entry = remember("kiezkarte_reader_pages", key, _entry(response), ENTRIES)
         body, headers, etag = entry
         response = Response(body, headers=headers)
