@@ -2,8 +2,9 @@
 
 ``write_tables`` turns the 401,032 rows of ``adressen.csv.gz`` into both tables, with
 their indexes, in the store being written. The address table is the view ``addresses``
-over ``address_numbers`` and ``address_streets`` (``app.store.gpkg.VIEWS``). It needs nothing from the geometry, so the
-build runs it in a forked child process beside the geometry work (``app.forked``).
+over ``address_numbers`` and ``address_streets`` (``app.store.gpkg.VIEWS``). It needs
+nothing from the geometry, so the build runs it in a forked child process beside the
+geometry work (``app.forked``).
 """
 from __future__ import annotations
 
