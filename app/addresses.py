@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from .names import name_key
-from .sources import ADDRESSES, clean_addresses, planungsraum_ids
+from .sources import ADDRESSES, clean_addresses
 from .store.gpkg import add_to_geopackage
 
 
-def write_tables(store_tmp, rows: pd.DataFrame, raw: Path, asked: list[tuple[str, str, str]],
+def write_tables(store_tmp, rows: pd.DataFrame, raw: Path, plr_ids: set[str], asked: list[tuple[str, str, str]],
                  first: dict[str, pd.DataFrame], tell) -> tuple[int, list[str]]:
     """Clean ``rows`` (read from ``raw``), key each street, write the address tables and
     ``streets`` into ``store_tmp`` after the tables ``first`` (GDAL creates the store
@@ -26,13 +26,12 @@ def write_tables(store_tmp, rows: pd.DataFrame, raw: Path, asked: list[tuple[str
 
     Before writing, ``tell`` gets the Planungsraum (or None) of each ``asked`` address
     (street, number, suffix): the build places its projects with them meanwhile.
-    The Planungsraum ids the rows must match are read here from the shapefile's table
-    (no geometry, milliseconds), so this can start before the build has the Planungsräume.
+    Rows whose Planungsraum is not among ``plr_ids`` are left out with a note.
     Works on the street names' codes (``pd.factorize``): ``name_key`` runs once per
     street (11,000), not once per address (400,000).
     """
     notes: list[str] = []
-    addresses = clean_addresses(rows, raw / ADDRESSES, notes, planungsraum_ids(raw))
+    addresses = clean_addresses(rows, raw / ADDRESSES, notes, plr_ids)
     codes, names = pd.factorize(addresses["street"].to_numpy(dtype=object))
     keys = np.array([name_key(s) for s in names], dtype=object)
     tell(_planungsraeume_of(asked, addresses, codes, keys))

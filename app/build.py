@@ -72,7 +72,7 @@ def _build(raw: Path, store_url, official_areas: Path | None) -> BuildReport:
     with _store_being_written(store_url) as tmp, ExitStack() as children:
         shapes_job = children.enter_context(Forked(_web_shapes, plr, bezirke))  # while the addresses are read
         address_job = children.enter_context(Forked(
-            addresses.write_tables, tmp, sources.read_addresses(raw), raw, asked,
+            addresses.write_tables, tmp, sources.read_addresses(raw), raw, set(plr["plr_id"]), asked,
             {"catalog": pd.DataFrame([layer.as_dict() for layer in catalog.LAYERS])}, tells=True))
         plr = _planungsraeume(raw, notes["planungsraeume"], plr)
         places = _places(raw, notes["places"], plr)
