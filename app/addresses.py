@@ -1,8 +1,10 @@
 """The address table (look-ups by street and number) and the street table (suggestions).
 
 ``write_tables`` turns the 401,032 rows of ``adressen.csv.gz`` into both tables, with
-their indexes, in the store being written. It needs nothing from the geometry, so the
-build runs it in a forked child process beside the geometry work (``app.forked``).
+their indexes, in the store being written. The address table is the view ``addresses``
+over ``address_numbers`` and ``address_streets`` (``app.store.gpkg.VIEWS``). It needs
+nothing from the geometry, so the build runs it in a forked child process beside the
+geometry work (``app.forked``).
 """
 from __future__ import annotations
 
@@ -12,31 +14,47 @@ import numpy as np
 import pandas as pd
 
 from .names import name_key
-from .sources import ADDRESSES, clean_addresses, planungsraum_ids
+from .sources import ADDRESSES, clean_addresses
 from .store.gpkg import add_to_geopackage
 
 
-def write_tables(store_tmp, rows: pd.DataFrame, raw: Path, asked: list[tuple[str, str, str]],
+def write_tables(store_tmp, rows: pd.DataFrame, raw: Path, plr_ids: set[str], asked: list[tuple[str, str, str]],
                  first: dict[str, pd.DataFrame], tell) -> tuple[int, list[str]]:
-    """Clean ``rows`` (read from ``raw``), key each street, write ``addresses`` and
+    """Clean ``rows`` (read from ``raw``), key each street, write the address tables and
     ``streets`` into ``store_tmp`` after the tables ``first`` (GDAL creates the store
     with them); returns the number of addresses and the notes.
 
     Before writing, ``tell`` gets the Planungsraum (or None) of each ``asked`` address
     (street, number, suffix): the build places its projects with them meanwhile.
-    The Planungsraum ids the rows must match are read here from the shapefile's table
-    (no geometry, milliseconds), so this can start before the build has the Planungsräume.
+    Rows whose Planungsraum is not among ``plr_ids`` are left out with a note.
     Works on the street names' codes (``pd.factorize``): ``name_key`` runs once per
     street (11,000), not once per address (400,000).
     """
     notes: list[str] = []
-    addresses = clean_addresses(rows, raw / ADDRESSES, notes, planungsraum_ids(raw))
+    addresses = clean_addresses(rows, raw / ADDRESSES, notes, plr_ids)
     codes, names = pd.factorize(addresses["street"].to_numpy(dtype=object))
     keys = np.array([name_key(s) for s in names], dtype=object)
     tell(_planungsraeume_of(asked, addresses, codes, keys))
-    addresses.insert(1, "street_key", pd.Series(keys[codes], index=addresses.index, dtype=str))
-    add_to_geopackage(store_tmp, {}, {**first, "addresses": addresses, "streets": _streets(addresses, codes, names, keys)})
+    plz_codes, plz = pd.factorize(addresses["plz"].to_numpy(dtype=object))
+    add_to_geopackage(store_tmp, {}, {**first, **_address_tables(addresses, codes, names, keys, plz_codes, plz),
+                                      "streets": _streets(addresses, codes, names, keys, plz_codes, plz)})
     return len(addresses), notes
+
+
+def _address_tables(addresses: pd.DataFrame, codes, names, keys, plz_codes, plz) -> dict[str, pd.DataFrame]:
+    """``address_streets``: each street, postcode and Ortsteil once, in the order they first
+    occur; ``address_numbers``: each address, in file order, with the fid of its row there
+    (fids count from 1 in row order)."""
+    ortsteil_codes, ortsteile = pd.factorize(addresses["ortsteil"].to_numpy(dtype=object))
+    combined = (codes.astype(np.int64) * len(plz) + plz_codes) * len(ortsteile) + ortsteil_codes
+    street_ids, combinations = pd.factorize(combined)
+    street, rest = np.divmod(combinations, len(plz) * len(ortsteile))
+    postcode, ortsteil = np.divmod(rest, len(ortsteile))
+    streets = pd.DataFrame({"street_key": keys[street], "street": names[street], "plz": plz[postcode],
+                            "ortsteil": ortsteile[ortsteil]}, dtype=str)
+    numbers = pd.DataFrame({"street_id": street_ids.astype(np.int64) + 1, "hnr": addresses["hnr"],
+                            "hnr_suffix": addresses["hnr_suffix"], "plr_id": addresses["plr_id"]})
+    return {"address_numbers": numbers, "address_streets": streets}
 
 
 def _planungsraeume_of(asked, addresses: pd.DataFrame, codes: np.ndarray, keys: np.ndarray) -> list:
@@ -50,11 +68,11 @@ def _planungsraeume_of(asked, addresses: pd.DataFrame, codes: np.ndarray, keys: 
     return [last.get((name_key(street), str(number), (sfx or "").upper())) for street, number, sfx in asked]
 
 
-def _streets(addresses: pd.DataFrame, codes: np.ndarray, names: np.ndarray, keys: np.ndarray) -> pd.DataFrame:
+def _streets(addresses: pd.DataFrame, codes: np.ndarray, names: np.ndarray, keys: np.ndarray,
+             plz_codes: np.ndarray, plz: np.ndarray) -> pd.DataFrame:
     """One row per street and postcode, for suggestions as you type: its number of
     addresses and the Ortsteil of its first address (``clean_addresses`` leaves no
     missing values), ordered by street key, postcode and street."""
-    plz_codes, plz = pd.factorize(addresses["plz"].to_numpy(dtype=object))
     pairs, first, counts = np.unique(codes.astype(np.int64) * len(plz) + plz_codes, return_index=True,
                                      return_counts=True)
     street, postcode = np.divmod(pairs, len(plz))

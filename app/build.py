@@ -65,21 +65,22 @@ def _build(raw: Path, store_url, official_areas: Path | None) -> BuildReport:
     report = BuildReport()
     notes = {stage: [] for stage in NOTE_STAGES}
 
-    address_rows = sources.read_addresses(raw)
     project_table = sources.qm_projects(raw, notes["projects"])
     asked = asked_addresses(project_table)
+    plr = sources.planungsraeume(raw, notes["planungsraeume"])
+    bezirke = sources.bezirke(raw, notes["layers"])
     with _store_being_written(store_url) as tmp, ExitStack() as children:
+        shapes_job = children.enter_context(Forked(_web_shapes, plr, bezirke))  # while the addresses are read
         address_job = children.enter_context(Forked(
-            addresses.write_tables, tmp, address_rows, raw, asked,
+            addresses.write_tables, tmp, sources.read_addresses(raw), raw, set(plr["plr_id"]), asked,
             {"catalog": pd.DataFrame([layer.as_dict() for layer in catalog.LAYERS])}, tells=True))
-        plr = _planungsraeume(raw, notes["planungsraeume"])
+        plr = _planungsraeume(raw, notes["planungsraeume"], plr)
         places = _places(raw, notes["places"], plr)
         plr = _with_facility_counts(plr, places)
         areas, area_plr, summary = _areas(raw, notes["areas"], plr, places, official_areas or _official_file(raw))
         plr["qm_areas"] = plr["plr_id"].map(area_plr.groupby("plr_id")["area_slug"].agg(";".join)).fillna("")
-        bezirke = sources.bezirke(raw, notes["layers"])
         _check_bezirke(plr, bezirke)
-        web_job = children.enter_context(Forked(_web_geojson, plr, areas, bezirke))
+        web_job = children.enter_context(Forked(_web_geojson, plr, areas, bezirke, shapes_job.result()))
         found = dict(zip(asked, address_job.told()))
         named = places[places["kind"].isin(["kita", "school", "youth_centre", "green_space"])]
         projects = locate_projects(project_table, areas, named, plr, lambda *address: found.get(address),
@@ -155,9 +156,9 @@ def _store_being_written(store_url):
         raise
 
 
-def _planungsraeume(raw: Path, notes: list[str]) -> gpd.GeoDataFrame:
-    """The 542 Planungsräume with hierarchy, residents, burdens, MSS and green figures."""
-    plr = sources.planungsraeume(raw, notes)
+def _planungsraeume(raw: Path, notes: list[str], plr: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The 542 Planungsräume (``plr``, as ``sources.planungsraeume`` read them) with hierarchy,
+    residents, burdens, MSS and green figures."""
     valid = set(plr["plr_id"])
     tables = {
         raw / "lor2021_planungsraeume" / "LOR_2021_hierarchy.csv": sources.lor_hierarchy(raw, notes),
@@ -238,19 +239,27 @@ def _check_bezirke(plr: gpd.GeoDataFrame, bezirke: gpd.GeoDataFrame) -> None:
                           f"{located[i]} but its id says {plr['bez_id'].iloc[i]}", row=i + 1, field="BEZ")
 
 
-def _web_geojson(plr: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, bezirke: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Precomputed GeoJSON the maps and the API send as stored text."""
+def _web_shapes(plr: gpd.GeoDataFrame, bezirke: gpd.GeoDataFrame) -> dict:
+    """The web geometries of the Planungsräume and Bezirke (``geojson.web_geometries``),
+    which need nothing but the files: simplifying them is most of ``_web_geojson``'s work."""
+    return {"planungsraeume": geojson.web_geometries(plr, WEB_SIMPLIFY_M, decimals=5),
+            "bezirke": geojson.web_geometries(bezirke, WEB_SIMPLIFY_M, decimals=5)}
+
+
+def _web_geojson(plr: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, bezirke: gpd.GeoDataFrame,
+                 shapes: dict) -> pd.DataFrame:
+    """Precomputed GeoJSON the maps and the API send as stored text (``shapes``: ``_web_shapes``)."""
     plr_props = ["plr_id", "plr_name", "bezirk", "residents", *indicators.UG_INDICATORS, "ug_burden_count",
                  "mss_status", "green_m2_per_resident", "qm_areas"]
     area_props = ["slug", "short_name", "name", "bezirk", "status", "status_group", "start_year", "end_year",
                   "boundary_basis"]
     plr = plr.assign(green_m2_per_resident=plr["green_m2_per_resident"].round(1))
     bodies = {
-        "planungsraeume": geojson.feature_collection(plr, plr_props, id_column="plr_id",
-                                                     simplify_m=WEB_SIMPLIFY_M, decimals=5),
+        "planungsraeume": geojson.feature_collection(plr, plr_props, id_column="plr_id", decimals=5,
+                                                     geometries=shapes["planungsraeume"]),
         "qm_areas": geojson.feature_collection(areas, area_props, id_column="slug",
                                                simplify_m=WEB_SIMPLIFY_M / 4),
-        "bezirke": geojson.feature_collection(bezirke, ["bez_id", "bezirk"], id_column="bez_id",
-                                              simplify_m=WEB_SIMPLIFY_M, decimals=5),
+        "bezirke": geojson.feature_collection(bezirke, ["bez_id", "bezirk"], id_column="bez_id", decimals=5,
+                                              geometries=shapes["bezirke"]),
     }
     return pd.DataFrame({"key": list(bodies), "body": list(bodies.values())})

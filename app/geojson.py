@@ -16,18 +16,15 @@ from . import crs
 
 
 def feature_collection(gdf: gpd.GeoDataFrame, properties: list[str], *, id_column: str | None = None,
-                       simplify_m: float = 0.0, decimals: int = crs.WEB_DECIMALS, extra: dict | None = None) -> str:
+                       simplify_m: float = 0.0, decimals: int = crs.WEB_DECIMALS, extra: dict | None = None,
+                       geometries: np.ndarray | None = None) -> str:
     """Serialise ``gdf`` (any CRS) as compact GeoJSON text.
 
     Simplification happens in metres (EPSG:25833) before reprojection; rows without
-    geometry are kept with ``"geometry": null`` so lists and maps agree.
+    geometry are kept with ``"geometry": null`` so lists and maps agree. ``geometries``:
+    ``web_geometries(gdf, simplify_m, decimals)`` when computed beforehand.
     """
-    gdf = gdf.to_crs(crs.STORE_CRS) if gdf.crs is not None and not gdf.crs.equals(crs.STORE_CRS) else gdf
-    geoms = gdf.geometry.to_numpy()
-    if simplify_m:
-        geoms = shapely.simplify(geoms, simplify_m, preserve_topology=True)
-    web = gpd.GeoSeries(geoms, crs=crs.STORE_CRS).to_crs(crs.WEB_CRS).to_numpy()
-    web = shapely.set_precision(web, 10 ** -decimals) if decimals is not None else web
+    web = web_geometries(gdf, simplify_m, decimals) if geometries is None else geometries
     rounded = decimals is not None and _rounded_already(web, decimals)
     columns = {p: gdf[p].tolist() for p in properties}  # one read per column, not per cell
     ids = gdf[id_column].tolist() if id_column else None
@@ -46,6 +43,21 @@ def feature_collection(gdf: gpd.GeoDataFrame, properties: list[str], *, id_colum
         features.append(feature)
     collection = {"type": "FeatureCollection", **(extra or {}), "features": features}
     return json.dumps(collection, ensure_ascii=False, separators=(",", ":"))
+
+
+def web_geometries(gdf: gpd.GeoDataFrame, simplify_m: float = 0.0, decimals: int | None = crs.WEB_DECIMALS) -> np.ndarray:
+    """The geometries of ``gdf`` (any CRS) as ``feature_collection`` writes them: simplified
+    in metres (EPSG:25833), in EPSG:4326, on a grid of ``decimals`` decimal places.
+
+    Most of the time of a feature collection of detailed polygons; the build computes
+    them in a process of their own before the properties are known.
+    """
+    gdf = gdf.to_crs(crs.STORE_CRS) if gdf.crs is not None and not gdf.crs.equals(crs.STORE_CRS) else gdf
+    geoms = gdf.geometry.to_numpy()
+    if simplify_m:
+        geoms = shapely.simplify(geoms, simplify_m, preserve_topology=True)
+    web = gpd.GeoSeries(geoms, crs=crs.STORE_CRS).to_crs(crs.WEB_CRS).to_numpy()
+    return shapely.set_precision(web, 10 ** -decimals) if decimals is not None else web
 
 
 def _rounded_already(geoms: np.ndarray, decimals: int) -> bool:

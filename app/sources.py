@@ -13,7 +13,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
 from . import crs
@@ -136,18 +135,6 @@ def planungsraeume(raw: Path, notes: list[str]) -> gpd.GeoDataFrame:
                             "bez_id": gdf["BEZ"].astype(str).str.zfill(2)}, geometry=gdf.geometry, crs=gdf.crs)
     _unique(out, "plr_id", path)
     return out.sort_values("plr_id", ignore_index=True)
-
-
-def planungsraum_ids(raw: Path) -> set[str]:
-    """The Planungsraum ids alone, from the shapefile's attribute table (no geometry);
-    ``planungsraeume`` validates the same file in full."""
-    path = raw / PLANUNGSRAEUME
-    try:
-        table = pyogrio.read_dataframe(path, columns=["PLR_ID"], read_geometry=False)
-    except Exception as exc:  # pyogrio raises DataSourceError and friends
-        raise SourceError(path, f"cannot be read as a vector file: {exc}") from exc
-    require_columns(table, path, ["PLR_ID"])
-    return set(plr_ids(table, "PLR_ID", path))
 
 
 def lor_hierarchy(raw: Path, notes: list[str]) -> pd.DataFrame:

@@ -17,12 +17,11 @@ on Linux that carries the parent's peak over fork+exec, so it would report the r
 memory (e.g. the 1M points of ``aggregation``), not the build's. Where ``/proc`` is
 missing, ``ru_maxrss`` is the fallback and the JSON says so.
 
-The build forks child processes (the address tables, the web GeoJSON; ``app.forked``):
-their CPU time and peak RSS (``getrusage(RUSAGE_CHILDREN)``; after a fork without exec
-``ru_maxrss`` is the child's own peak, pages shared with the build included) are
-reported beside the build's. The address child reads the Planungsraum ids from the
-shapefile's attribute table with ``pyogrio.read_dataframe`` (3 ms); that read is not
-replayed, so the baseline is that much smaller than everything the build reads.
+The build forks child processes (the web geometries, the address tables, the web GeoJSON;
+``app.forked``): their CPU time and peak RSS (``getrusage(RUSAGE_CHILDREN)``; after a fork
+without exec ``ru_maxrss`` is the child's own peak, pages shared with the build included)
+are reported beside the build's. The children read no files: every read the build makes is
+in the replay.
 """
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from app.forked import Forked
 from app.names import name_key
 from app.store.gpkg import add_to_geopackage, move_layers
 from scripts.compare_stores import differences
+from tests.conftest import RAW_DIR
 
 
 def _fail(path, row):
@@ -90,6 +91,15 @@ def test_projects_placed_by_address_have_the_planungsraum_the_address_table_give
             assert plr_id == in_table
             checked += 1
     assert checked >= 1  # two of the 61 real projects are placed by their address
+
+
+def test_the_address_table_holds_every_row_of_the_address_file_in_file_order(store):
+    with gzip.open(RAW_DIR / "adressen_plr" / "adressen.csv.gz", "rt", encoding="utf-8-sig", newline="") as f:
+        expected = [(r["str_name"].strip(), r["hnr"].strip(), r["hnr_zusatz"].strip().upper(), r["plz"].strip(),
+                     r["ort_name"].strip(), r["PLR_ID"].strip()) for r in csv.DictReader(f)]
+    rows = store.query("SELECT street, street_key, hnr, hnr_suffix, plz, ortsteil, plr_id FROM addresses ORDER BY fid")
+    assert [(r["street"], r["hnr"], r["hnr_suffix"], r["plz"], r["ortsteil"], r["plr_id"]) for r in rows] == expected
+    assert all(r["street_key"] == name_key(r["street"]) for r in rows)
 
 
 def test_a_bad_address_row_stops_the_build_and_leaves_the_old_store(raw_copy, tmp_path):

@@ -30,7 +30,8 @@ _GDAL_WRITE = {"OGR_CURRENT_DATE": _STAMP, "OGR_SQLITE_JOURNAL": "OFF", "OGR_SQL
 
 # Attribute indexes: (table, column list)
 INDEXES = (
-    ("addresses", ("street_key", "hnr", "hnr_suffix")),
+    ("address_numbers", ("street_id", "hnr", "hnr_suffix")),
+    ("address_streets", ("street_key",)),
     ("streets", ("street_key",)),
     ("planungsraeume", ("plr_id",)),
     ("qm_areas", ("slug",)),
@@ -39,6 +40,19 @@ INDEXES = (
     ("research_projects", ("area_slug",)),
     ("places", ("kind",)),
     ("geojson", ("key",)),
+)
+
+# Views over the tables the build writes: (name, the tables it reads, its SELECT with {0}, {1}, ...
+# for those tables). ``addresses`` is the address table the look-ups read: the build stores each
+# street, postcode and Ortsteil once (``address_streets``, 12,000 rows) and each of the 400,000
+# addresses as its number, suffix, Planungsraum and the fid of its street (``address_numbers``):
+# 4 values to bind per address instead of 7, which halves the time to write them. Every look-up
+# names the street key: SQLite's CROSS JOIN keeps the streets the outer loop (without it and without
+# statistics it may index the house numbers alone for each query); PostgreSQL reads it as a plain join.
+VIEWS = (
+    ("addresses", ("address_streets", "address_numbers"),
+     "SELECT n.fid AS fid, s.street AS street, s.street_key AS street_key, n.hnr AS hnr, n.hnr_suffix AS hnr_suffix, "
+     "s.plz AS plz, s.ortsteil AS ortsteil, n.plr_id AS plr_id FROM {0} s CROSS JOIN {1} n WHERE n.street_id = s.fid"),
 )
 
 _MAX_SQL_VARIABLES = 30_000  # below SQLite's default limit of 32,766 bound values per statement
@@ -88,7 +102,8 @@ def add_to_geopackage(tmp, layers: dict[str, gpd.GeoDataFrame], tables: dict[str
     same shape GDAL gives them (``fid`` key, the same column types, the feature-count
     triggers, rows in ``gpkg_contents`` as 'attributes' and in ``gpkg_ogr_contents``), in
     one transaction with thousands of rows per statement: GDAL took 1.8 s for the 400,000
-    addresses, this takes 0.5 s. Their indexes (``INDEXES``) are created after the inserts.
+    addresses as 7 columns, this 0.45 s (0.25 s as the 4 of ``address_numbers``). Their indexes (``INDEXES``) are created after the inserts, and
+    the ``VIEWS`` over them once all their tables are written.
     ``tests/test_store_write.py`` checks that both give the same tables. Calls may come from
     different processes, one after the other, never at the same time.
     """
@@ -111,6 +126,7 @@ def add_to_geopackage(tmp, layers: dict[str, gpd.GeoDataFrame], tables: dict[str
             if name not in by_gdal:
                 _write_attributes(con, name, df, columns[name])
         _create_indexes(con, [*layers, *tables])
+        _create_views(con, [*layers, *tables])
 
 
 def move_layers(source, tmp) -> None:
@@ -171,6 +187,23 @@ def _create_indexes(con: sqlite3.Connection, names) -> None:
     for table, cols in INDEXES:
         if table in names:
             con.execute(f'CREATE INDEX "idx_{table}_{"_".join(cols)}" ON "{table}" ({", ".join(cols)})')
+
+
+def view_sql(view: str, tables, select: str, schema: str | None = None) -> str:
+    """``CREATE VIEW`` for one of ``VIEWS``, in ``schema`` if given (PostGIS), else in the GeoPackage."""
+    def qualified(name):
+        return f"{_sql_name(schema)}.{_sql_name(name)}" if schema else _sql_name(name)
+    return f"CREATE VIEW {qualified(view)} AS {select.format(*map(qualified, tables))}"
+
+
+def _create_views(con: sqlite3.Connection, names) -> None:
+    """The views whose tables are all among ``names``, registered in ``gpkg_contents`` as
+    attributes, as the GeoPackage standard allows: GIS software lists them as tables."""
+    for view, tables, select in VIEWS:
+        if set(tables) <= set(names):
+            con.execute(view_sql(view, tables, select))
+            con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, "
+                        "srs_id) VALUES (?, 'attributes', ?, '', ?, 0)", (view, view, _STAMP))
 
 
 def commit_geopackage(tmp, path) -> None:

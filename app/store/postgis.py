@@ -482,7 +482,7 @@ def write_postgis(url: str, layers: dict, tables: dict) -> None:
 
 def load_geopackage(path, url: str) -> None:
     """Copy every table of a built GeoPackage into the store at ``url``, atomically (see the module doc)."""
-    from .gpkg import INDEXES
+    from .gpkg import INDEXES, VIEWS, view_sql
     where = parse_url(url)
     target, staging, previous = where.schema, where.schema + "__building", where.schema + "__previous"
     src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -496,13 +496,18 @@ def load_geopackage(path, url: str) -> None:
                 conn.execute(f'CREATE SCHEMA "{staging}"')
                 geometry_columns = {t: (c, kind.upper(), srs) for t, c, kind, srs in src.execute(
                     "SELECT table_name, column_name, geometry_type_name, srs_id FROM gpkg_geometry_columns")}
-                names = [r[0] for r in src.execute("SELECT table_name FROM gpkg_contents ORDER BY table_name")]
+                views = {r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type = 'view'")}
+                names = [r[0] for r in src.execute("SELECT table_name FROM gpkg_contents ORDER BY table_name")
+                         if r[0] not in views]
                 for name in names:
                     _copy_table(src, conn, staging, name, geometry_columns.get(name))
                 for table, cols in INDEXES:
                     if table in names:
                         conn.execute(f'CREATE INDEX "idx_{table}_{"_".join(cols)}" ON "{staging}"."{table}" '
                                      f'({", ".join(cols)})')
+                for view, tables, select in VIEWS:
+                    if view in views:
+                        conn.execute(view_sql(view, tables, select, schema=staging))
                 conn.execute(f'CREATE FUNCTION "{staging}".instr(text, text) RETURNS integer LANGUAGE sql '
                              "IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT strpos($1, $2)'")
                 for name in names:
