@@ -40,6 +40,8 @@ PROJECT_FIELDS = tuple(name for name, _ in PROJECT_COLUMNS)
 _fields = operator.itemgetter(*PROJECT_FIELDS)  # a project's values in column order
 _SNAPSHOT_FIELDS = tuple(k for k in PROJECT_FIELDS if k not in ("updated_at", "origin"))
 _JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # one encoder: json.dumps makes one per call
+_AUDIT_INSERT = ("INSERT INTO audit_log (at, username, action, project_id, before, after, note) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?)")
 _IDS_PER_QUERY = 500  # ids bound in one SELECT ... IN (...)
 SAME_PLACE_M = 0.25  # 6 decimals of a degree are about 0.1 m: closer points are the same place
 
@@ -203,19 +205,18 @@ class PlannerStore:
                 plan.actions.append("unchanged")
                 continue
             plan.updates.append((fid, {**merged, "updated_at": at}, geom))
-            plan.audit.append((at, username, "update", row["id"], before, after, action_note))
+            plan.audit.append((row["id"], before, after))
             plan.actions.append("updated")
         return plan
 
     def apply(self, con, plan: "Plan") -> None:
         """Write a plan: the inserts, updates and audit entries, each as one batch."""
         self._write_projects(con, plan)
-        geoms = [geom for _, geom in plan.inserts]
-        created = [(plan.at, plan.username, "create", row["id"], None, _json(_snapshot(row, geom, wkt)), plan.note)
-                   for (row, geom), wkt in zip(plan.inserts, _wkt(geoms))]
-        con.executemany("INSERT INTO audit_log (at, username, action, project_id, before, after, note) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        created + [(*entry, _json(before), _json(after), note) for *entry, before, after, note in plan.audit])
+        created = [(row["id"], None, _snapshot(row, geom, wkt))
+                   for (row, geom), wkt in zip(plan.inserts, _wkt([geom for _, geom in plan.inserts]))]
+        con.executemany(_AUDIT_INSERT, [
+            (plan.at, plan.username, "create" if before is None else "update", project_id, _json(before), _json(after),
+             plan.note) for project_id, before, after in created + plan.audit])
 
     def _write_projects(self, con, plan: "Plan") -> None:
         """GeoPackage: GDAL's R-tree triggers would call back into Python for every row, and its
@@ -289,8 +290,7 @@ class PlannerStore:
         return out
 
     def _audit(self, con, username, action, project_id, before, after, note) -> None:
-        con.execute("INSERT INTO audit_log (at, username, action, project_id, before, after, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (now(), username, action, project_id, _json(before), _json(after), note))
+        con.execute(_AUDIT_INSERT, (now(), username, action, project_id, _json(before), _json(after), note))
 
     # -- accounts
     def add_user(self, username: str, password_hash: str) -> None:
@@ -309,10 +309,11 @@ class PlannerStore:
 
 @dataclass
 class Plan:
-    """The writes of saving projects: (row, geometry) inserts, (fid, row, geometry) updates,
-    the updates' audit entries (before and after as snapshots, JSON only when written), and
-    per project what happens (created|updated|unchanged). A create's audit entry is made
-    from its insert only when the plan is written: a dry run never needs it."""
+    """The writes of saving projects, made by ``username`` at ``at`` (with ``note``): (row,
+    geometry) inserts, (fid, row, geometry) updates, the updates' (project id, before, after)
+    snapshots for the audit log (JSON only when written), and per project what happens
+    (created|updated|unchanged). A create's audit entry is made from its insert only when the
+    plan is written: a dry run never needs it."""
     at: str | None = None
     username: str | None = None
     note: str | None = None
