@@ -18,7 +18,7 @@ import shapely
 
 from . import crs as crs_mod
 from . import import_checks as checks
-from .lookup import parse_address
+from .lookup import best_first, parse_address
 from .names import aliases, name_key, short_name
 from .project_filter import STATUSES
 from .projects import FACILITY_RADIUS_M, project_id, status as derive_status
@@ -119,9 +119,9 @@ class Context:
     def address_plr(self, texts) -> dict:
         """{address: plr_id or None} for many addresses, looked up in a few queries.
 
-        Like ``lookup_address``: the same house number with the same suffix first, else the
-        first suffix (then postcode); a postcode, when given, must match. The choice is made in SQL, so one
-        row per address comes back."""
+        As ``lookup_address`` places one: a postcode, when given, must match, and of the rows
+        left the first by ``best_first``. The choice is made in SQL, so one row per address
+        comes back."""
         parsed = {text: parse_address(text) for text in set(texts)}
         keys = sorted({(p["street_key"], p["hnr"], p["suffix"], p["plz"]) for p in parsed.values() if p})
         found = {}
@@ -130,7 +130,7 @@ class Context:
             rows = self.store.query(
                 f"WITH wanted (k, street_key, hnr, suffix, plz) AS (VALUES {', '.join(['(?, ?, ?, ?, ?)'] * len(chunk))}) "
                 "SELECT k, plr_id FROM (SELECT w.k, a.plr_id, row_number() OVER (PARTITION BY w.k "
-                "ORDER BY a.hnr_suffix <> w.suffix, a.hnr_suffix, a.plz, a.fid) AS n FROM wanted w JOIN addresses a "
+                f"ORDER BY {best_first('w.suffix')}) AS n FROM wanted w JOIN addresses a "
                 "ON a.street_key = w.street_key AND a.hnr = w.hnr AND (w.plz = '' OR a.plz = w.plz)) AS best WHERE n = 1",
                 [value for k, key in enumerate(chunk, start) for value in (k, *key)])
             found.update((keys[r["k"]], r["plr_id"]) for r in rows)

@@ -33,6 +33,13 @@ def parse_address(text: str) -> dict | None:
             "suffix": (m.group("suffix") or "").upper(), "plz": m.group("plz1") or m.group("plz2") or ""}
 
 
+def best_first(suffix: str) -> str:
+    """ORDER BY for the rows ``a`` of the ``addresses`` table that match a typed street and
+    number, best first: the typed suffix (``suffix``: its SQL), then by suffix, postcode and
+    table order. The address search and the import (``import_rows``) place an address alike."""
+    return f"a.hnr_suffix <> {suffix}, a.hnr_suffix, a.plz, a.fid"
+
+
 def lookup_address(store, text: str) -> dict:
     text = (text or "").strip()
     if not text:
@@ -43,11 +50,11 @@ def lookup_address(store, text: str) -> dict:
     if parsed is None:
         return {"query": text, "found": False, "reason": "no_house_number", "message": "no house number found",
                 "suggestions": suggest_streets(store, text)}
-    where, params = "street_key = ? AND hnr = ?", [parsed["street_key"], parsed["hnr"]]
+    where, params = "a.street_key = ? AND a.hnr = ?", [parsed["street_key"], parsed["hnr"]]
     if parsed["plz"]:
-        where, params = where + " AND plz = ?", params + [parsed["plz"]]
-    rows = store.query(f"SELECT street, hnr, hnr_suffix, plz, ortsteil, plr_id FROM addresses WHERE {where} "
-                       "ORDER BY hnr_suffix, plz", params)
+        where, params = where + " AND a.plz = ?", params + [parsed["plz"]]
+    rows = store.query(f"SELECT a.street, a.hnr, a.hnr_suffix, a.plz, a.ortsteil, a.plr_id FROM addresses a "
+                       f"WHERE {where} ORDER BY {best_first('?')}", params + [parsed["suffix"]])
     exact = [r for r in rows if r["hnr_suffix"] == parsed["suffix"]]
     rows = exact or rows
     if not rows:
