@@ -641,3 +641,32 @@ def test_hostile_titles_are_text_in_lists_statistics_and_charts(hostile_client):
     from app import charts
     svg = charts.bar_chart([(HOSTILE, 3), ("</svg><script>alert(2)</script>", 1)], title=HOSTILE)
     assert "<img" not in svg and "<script" not in svg and "&lt;img" in svg
+
+
+def test_the_reader_page_cache_keeps_no_response_that_sets_a_cookie_and_at_most_its_bound(store_url):
+    """A response meant for one reader (it sets a cookie) is rendered anew for the next one;
+    the cache drops the least recently used page beyond its bound."""
+    from app.web import page_cache
+
+    app = create_app({"STORE": store_url, "TESTING": True})
+    renders = []
+
+    @app.get("/_test/cookie")
+    @page_cache.for_readers
+    def sets_a_cookie():
+        renders.append(1)
+        response = app.make_response(f"render {len(renders)}")
+        response.set_cookie("just-for-you", str(len(renders)))
+        return response
+
+    client = app.test_client()
+    first, second = client.get("/_test/cookie"), client.get("/_test/cookie")
+    assert (first.get_data(as_text=True), second.get_data(as_text=True)) == ("render 1", "render 2")
+    assert second.headers["Set-Cookie"].startswith("just-for-you=2")
+
+    with app.app_context():
+        for key in ("a", "b", "c"):
+            page_cache.remember("bounded", key, key.upper(), entries=2)
+        page_cache.remembered("bounded", "b")  # used again: now the most recent
+        page_cache.remember("bounded", "d", "D", entries=2)
+        assert [page_cache.remembered("bounded", k) for k in "abcd"] == [None, "B", None, "D"]
