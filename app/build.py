@@ -27,6 +27,7 @@ from .store.gpkg import add_to_geopackage, commit_geopackage, discard_geopackage
 
 OFFICIAL_AREAS_DIR = "qm_official"  # under the raw folder; written by `kiezkarte import-areas`
 WEB_SIMPLIFY_M = 20  # below a pixel at city zoom
+CITY_DECIMALS = 5  # about 1 m: the Planungsräume and Bezirke, drawn at city zoom
 # The build report lists notes stage by stage in this order, whatever order the stages run in.
 NOTE_STAGES = ("planungsraeume", "places", "addresses", "areas", "projects", "layers")
 
@@ -242,8 +243,8 @@ def _check_bezirke(plr: gpd.GeoDataFrame, bezirke: gpd.GeoDataFrame) -> None:
 def _web_shapes(plr: gpd.GeoDataFrame, bezirke: gpd.GeoDataFrame) -> dict:
     """The web geometries of the Planungsräume and Bezirke (``geojson.web_geometries``),
     which need nothing but the files: simplifying them is most of ``_web_geojson``'s work."""
-    return {"planungsraeume": geojson.web_geometries(plr, WEB_SIMPLIFY_M, decimals=5),
-            "bezirke": geojson.web_geometries(bezirke, WEB_SIMPLIFY_M, decimals=5)}
+    return {"planungsraeume": geojson.web_geometries(plr, WEB_SIMPLIFY_M, decimals=CITY_DECIMALS),
+            "bezirke": geojson.web_geometries(bezirke, WEB_SIMPLIFY_M, decimals=CITY_DECIMALS)}
 
 
 def _web_geojson(plr: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, bezirke: gpd.GeoDataFrame,
@@ -255,11 +256,11 @@ def _web_geojson(plr: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, bezirke: gpd.Ge
                   "boundary_basis"]
     plr = plr.assign(green_m2_per_resident=plr["green_m2_per_resident"].round(1))
     bodies = {
-        "planungsraeume": geojson.feature_collection(plr, plr_props, id_column="plr_id", decimals=5,
+        "planungsraeume": geojson.feature_collection(plr, plr_props, id_column="plr_id", decimals=CITY_DECIMALS,
                                                      geometries=shapes["planungsraeume"]),
         "qm_areas": geojson.feature_collection(areas, area_props, id_column="slug",
                                                simplify_m=WEB_SIMPLIFY_M / 4),
-        "bezirke": geojson.feature_collection(bezirke, ["bez_id", "bezirk"], id_column="bez_id", decimals=5,
+        "bezirke": geojson.feature_collection(bezirke, ["bez_id", "bezirk"], id_column="bez_id", decimals=CITY_DECIMALS,
                                               geometries=shapes["bezirke"]),
     }
     return pd.DataFrame({"key": list(bodies), "body": list(bodies.values())})
