@@ -172,6 +172,9 @@ LOCATION_PRECISION_SHORT = {
     "none": lazy_gettext("not on the map"),
 }
 
+IMPORT_ACTION = {"create": lazy_gettext("new"), "update": lazy_gettext("changed"),
+                 "unchanged": lazy_gettext("unchanged"), "valid": lazy_gettext("no error"), "error": lazy_gettext("error")}
+
 PROJECT_STATUS = {"completed": lazy_gettext("completed"), "ongoing": lazy_gettext("ongoing"),
                   "planned": lazy_gettext("planned"), "unknown": lazy_gettext("status unknown")}
 

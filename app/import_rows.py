@@ -28,6 +28,10 @@ from .store.planner import PROJECT_FIELDS
 MAX_TEXT = 500
 STATED_PRECISIONS = ("exact", "facility", "planungsraum", "area")
 PLR_PRECISE = ("exact", "facility", "planungsraum")  # precise enough to name the Planungsraum
+ADDRESS_NOT_FOUND = {
+    "area": "not in the official address table (street, house number, postcode?): placed at its QM area's centre",
+    "none": "not in the official address table (street, house number, postcode?): the project has no location",
+}
 ADDRESSES_PER_QUERY = 2_000  # 10,000 bound values, well below every limit
 
 
@@ -36,13 +40,15 @@ class RowReport:
     row: int
     id: str | None
     title: str
-    action: str = "error"  # create | update | unchanged | error
+    action: str = "error"  # create | update | unchanged | valid (no error, but the file has some) | error
     errors: list[tuple[str, str]] = field(default_factory=list)
     location_precision: str | None = None
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (field, note): imported, but look again
 
     def as_dict(self) -> dict:
         return {"row": self.row, "id": self.id, "title": self.title, "action": self.action,
                 "errors": [{"field": f, "reason": r} for f, r in self.errors],
+                "warnings": [{"field": f, "note": n} for f, n in self.warnings],
                 "location_precision": self.location_precision}
 
 
@@ -190,6 +196,7 @@ def prepare_rows(context: Context, table, geoms, given_crs, *, from_vector: bool
     blank, absent = [""] * n, [None] * n
     col = texts.get
     errors: list[list] = [[] for _ in range(n)]
+    warnings: list[list] = [[] for _ in range(n)]
 
     if from_vector:
         place, address, qm_area = col("place", blank), col("address", blank), col("qm_area", blank)
@@ -217,7 +224,7 @@ def prepare_rows(context: Context, table, geoms, given_crs, *, from_vector: bool
     status_text = col("status", blank)
     _each(status_text, _unknown_status, errors)
     area_slug = _each(col("qm_area", blank), context.area_slug, errors)
-    point, precision, located_by, plr = _locate(context, texts, geoms, given_crs, area_slug, errors)
+    point, precision, located_by, plr = _locate(context, texts, geoms, given_crs, area_slug, errors, warnings)
 
     stated, stated_by = col("location_precision", blank), col("located_by", blank)
     for i in range(n):
@@ -252,13 +259,15 @@ def prepare_rows(context: Context, table, geoms, given_crs, *, from_vector: bool
     }
     rows = [dict(zip(PROJECT_FIELDS, values)) for values in zip(*(columns[k] for k in PROJECT_FIELDS))]
     _check_duplicate_ids(ids, table["_row"].tolist(), errors)
-    reports = [RowReport(row_no, ids[i], title[i][:80], errors=errors[i], location_precision=precision[i])
+    reports = [RowReport(row_no, ids[i], title[i][:80], errors=errors[i], location_precision=precision[i],
+                         warnings=warnings[i])
                for i, row_no in enumerate(table["_row"].tolist())]
     return reports, rows, point
 
 
-def _locate(context: Context, texts: dict, geoms, given_crs, area_slug, errors):
-    """Per row (point in EPSG:25833, precision, how, plr_id) — never a guess."""
+def _locate(context: Context, texts: dict, geoms, given_crs, area_slug, errors, warnings):
+    """Per row (point in EPSG:25833, precision, how, plr_id) — never a guess. An address that
+    is not in the official table is a warning: the project is kept, placed only by its area."""
     n = len(geoms)
     absent = [None] * n
     lon, lat, x, y = (texts.get(k, absent) for k in ("lon", "lat", "x", "y"))
@@ -323,6 +332,9 @@ def _locate(context: Context, texts: dict, geoms, given_crs, area_slug, errors):
                 point[i], precision[i] = (geom.representative_point() if geom is not None else None), "area"
             else:
                 precision[i] = "none"
+    for i in by_address:
+        if precision[i] != "planungsraum":
+            warnings[i].append(("address", ADDRESS_NOT_FOUND[precision[i]]))
     return point, precision, located_by, plr
 
 

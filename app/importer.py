@@ -22,6 +22,7 @@ from .import_rows import Context, RowReport, prepare_rows
 
 MAX_ROWS = 50_000
 _ACTIONS = {"created": "create", "updated": "update", "unchanged": "unchanged"}
+ACTIONS = ("create", "update", "unchanged", "valid", "error")  # "valid": no error, but the file has some
 
 __all__ = ["ImportReport", "RowReport", "import_projects", "prepare_one"]
 
@@ -39,8 +40,12 @@ class ImportReport:
         return [(r.row, f, reason) for r in self.rows for f, reason in r.errors]
 
     @property
+    def warnings(self) -> list[tuple[int, str, str]]:
+        return [(r.row, f, note) for r in self.rows for f, note in r.warnings]
+
+    @property
     def counts(self) -> dict[str, int]:
-        out = {"create": 0, "update": 0, "unchanged": 0, "error": 0}
+        out = dict.fromkeys(ACTIONS, 0)
         for r in self.rows:
             out[r.action] += 1
         return out
@@ -50,8 +55,10 @@ class ImportReport:
                 "notes": self.notes, "rows": [r.as_dict() for r in self.rows]}
 
     def as_text(self) -> str:
-        lines = [f"{self.file}: {'dry run, ' if self.dry_run else ''}"
-                 + ", ".join(f"{n} {k}" for k, n in self.counts.items())
+        counts = ", ".join(f"{n} {k}" for k, n in self.counts.items() if n or k in _ACTIONS.values())
+        warned = len(self.warnings)
+        lines = [f"{self.file}: {'dry run, ' if self.dry_run else ''}{counts}"
+                 + (f", {warned} warning{'s' * (warned != 1)}" if warned else "")
                  + ("; committed" if self.committed else "; nothing written")]
         lines += [f"note: {n}" for n in self.notes]
         for r in self.rows:
@@ -59,6 +66,7 @@ class ImportReport:
                 lines += [f"row {r.row}, field '{f}': {reason}" for f, reason in r.errors]
             else:
                 lines.append(f"row {r.row}: {r.action} {r.id} ({r.location_precision})")
+            lines += [f"row {r.row}, field '{f}': warning: {note}" for f, note in r.warnings]
         return "\n".join(lines)
 
 
@@ -82,6 +90,8 @@ def import_projects(path, store, planner, *, username: str, dry_run: bool = Fals
                                              from_vector=path.suffix.lower() in VECTOR_SUFFIXES)
         report = ImportReport(name, reports, dry_run, notes=notes)
         if report.errors:
+            for rep in reports:
+                rep.action = "error" if rep.errors else "valid"
             return report
         with planner.transaction() as con:  # a dry run plans the same writes and leaves them undone
             plan = planner.plan(con, username, rows, points, action_note=f"import {name}")

@@ -54,6 +54,30 @@ def test_100_rows_with_one_bad_row_create_nothing_and_name_row_and_field(stores,
     assert project_count(store) == before and audit_count(store) == audit_before
 
 
+def test_a_file_with_errors_marks_its_other_rows_valid_not_failed(stores, addresses, tmp_path):
+    store, planner = stores
+    report = import_projects(address_csv(addresses, tmp_path / "p.csv", bad_row=41), store, planner, username="t",
+                             dry_run=True)
+    assert report.counts["error"] == 1 and report.counts["valid"] == 99
+    assert [r.row for r in report.rows if r.action == "error"] == [43]
+
+
+def test_an_address_not_in_the_table_is_kept_with_a_warning_and_no_invented_place(stores, tmp_path):
+    store, planner = stores
+    path = tmp_path / "p.csv"
+    path.write_text("id,title,fund,address,qm_area\n"
+                    "w-1,Hofbegrünung,Baufonds,Ackerstraße 1 10115,\n"
+                    "w-2,Lesecafé,Projektfonds,Nirgendwostraße 5 10999,\n"
+                    "w-3,Spielplatz,Baufonds,Nirgendwostraße 7,Badstraße\n", encoding="utf-8")
+    report = import_projects(path, store, planner, username="t")
+    assert report.committed and not report.errors
+    assert [(row, f) for row, f, _ in report.warnings] == [(3, "address"), (4, "address")]
+    assert "no location" in report.warnings[0][2] and "QM area" in report.warnings[1][2]
+    rows = {r["id"]: r for r in store.rows("projects", "id LIKE 'w-%'")}
+    assert [rows[i]["location_precision"] for i in ("w-1", "w-2", "w-3")] == ["planungsraum", "none", "area"]
+    assert "row 3, field 'address': warning:" in report.as_text()
+
+
 def test_import_then_reimport_changes_nothing(stores, addresses, tmp_path):
     store, planner = stores
     path = address_csv(addresses, tmp_path / "p.csv")
@@ -63,7 +87,7 @@ def test_import_then_reimport_changes_nothing(stores, addresses, tmp_path):
     assert project_count(store) == before + 100
     audit = audit_count(store)
     again = import_projects(path, store, planner, username="t")
-    assert again.counts == {"create": 0, "update": 0, "unchanged": 100, "error": 0}
+    assert again.counts == {"create": 0, "update": 0, "unchanged": 100, "valid": 0, "error": 0}
     assert project_count(store) == before + 100 and audit_count(store) == audit
 
 

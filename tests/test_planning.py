@@ -1,4 +1,5 @@
 """Planners: accounts, sign-in slowed after failures, CSRF, secure cookies, edits with an audit log."""
+import io
 import json
 import re
 
@@ -126,6 +127,54 @@ def test_upload_page_checks_first_then_imports(signed_in, tmp_path):
     r = client.post("/planung/import", data={"csrf_token": token, "upload_id": upload_id})
     assert r.status_code == 200
     assert [f["id"] for f in client.get("/api/projects?q=Hofbegr").get_json()["features"]] == ["up-1"]
+
+
+def upload(client, token, csv: str, query: str = "") -> str:
+    """The upload page's dry-run report of ``csv``, as text without tags."""
+    r = client.post(f"/planung/import{query}", data={"csrf_token": token, "file": (io.BytesIO(csv.encode()), "p.csv")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 200
+    return r.get_data(as_text=True)
+
+
+def report_rows(html: str) -> dict[str, list[str]]:
+    """The report's tables as {table caption or 'all': [row texts]}."""
+    tables = {}
+    for table in re.findall(r"<table.*?</table>", html, re.S):
+        caption = re.search(r"<caption>(.*?)</caption>", table)
+        rows = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", tr)).strip()
+                for tr in re.findall(r"<tr[^>]*>.*?</tr>", table.split("</thead>")[-1], re.S)]
+        tables[caption.group(1) if caption else "all"] = rows
+    return tables
+
+
+def test_upload_report_counts_each_action_in_the_page_language(signed_in):
+    client, token = signed_in
+    first = "id,title,fund,lat,lon\nc-1,Hofbegrünung,Baufonds,52.5416,13.3413\nc-2,Lesecafé,Projektfonds,52.54,13.34\n"
+    upload_id = re.search(r'name="upload_id" value="([^"]+)"', upload(client, token, first)).group(1)
+    client.post("/planung/import", data={"csrf_token": token, "upload_id": upload_id})
+    second = first.replace("Lesecafé", "Lesecafé im Hof") + "c-3,Kiezfest,Aktionsfonds,52.55,13.35\n"
+    html = upload(client, token, second)
+    assert "1 würden neu angelegt, 1 geändert, 1 bleiben unverändert" in html
+    assert report_rows(html)["all"] == ["2 Hofbegrünung unverändert genauer Standort",
+                                        "3 Lesecafé im Hof geändert genauer Standort",
+                                        "4 Kiezfest neu genauer Standort"]
+    assert "1 would be created, 1 updated, 1 unchanged" in upload(client, token, second, "?lang=en")
+
+
+def test_upload_report_lists_errors_first_and_notes_unknown_addresses(signed_in):
+    client, token = signed_in
+    csv = ("id,title,fund,address\n"
+           "e-1,Hofbegrünung,Baufonds,Ackerstraße 1 10115\n"
+           "e-2,Lesecafé,Goldfonds,Ackerstraße 2 10115\n"
+           "e-3,Kiezfest,Aktionsfonds,Nirgendwostraße 5\n")
+    html = upload(client, token, csv)
+    tables = report_rows(html)
+    assert "1 Fehler in 1 Zeilen: Es wurde nichts gespeichert" in html and 'name="upload_id"' not in html
+    assert len(tables["Fehler"]) == 1 and tables["Fehler"][0].startswith("3 Lesecafé fund unknown fund &#39;Goldfonds&#39;")
+    assert [row.split(" ")[:2] for row in tables["Hinweise: Bitte prüfen Sie diese Zeilen"]] == [["4", "Kiezfest"]]
+    assert tables["all"] == ["2 Hofbegrünung ohne Fehler im Planungsraum seiner Adresse", "3 Lesecafé Fehler",
+                             "4 Kiezfest ohne Fehler nicht auf der Karte"]
 
 
 def test_readers_get_no_cookie_and_no_edit_controls(app):
