@@ -22,6 +22,8 @@ from flask import Flask, current_app, request, url_for
 from flask_babel import Babel, format_date, format_decimal, format_percent, get_locale, gettext, lazy_gettext
 from markupsafe import Markup
 
+from .reasons import Reason
+
 LOCALES = ("de", "en")
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 NO_VALUE = "–"
@@ -220,6 +222,13 @@ def area_name_note(name: str, short: str) -> str | None:
     if former:
         return gettext("Called %(name)s until %(year)s.", name=former.group(1), year=former.group(2))
     return gettext("Also known as %(name)s.", name=inner)
+
+
+def reason(text) -> str:
+    """An import row's reason (``reasons.Reason``) in the page's language; other text as it is."""
+    if isinstance(text, Reason):
+        return gettext(text.template, **text.params)
+    return str(text)
 
 
 def label(vocabulary: dict, code, default=None) -> str:

@@ -1,7 +1,8 @@
 """The checks of one cell of an import: a value, or a (field, reason) appended to ``errors``.
 
 ``import_rows`` runs each check once per distinct value of a column, so these stay plain
-and readable; their messages are what a planner sees for the row.
+and readable; their messages (``Reason``: English, translated on pages) are what a planner
+sees for the row.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from . import crs as crs_mod
 from .names import name_key
 from .project_filter import FUND_KEYS, HANDLUNGSFELD_KEYS, YEAR_RANGE
 from .projects import HANDLUNGSFELDER
+from .reasons import Reason
 
 MAX_COST_EUR = 1e9
 
@@ -26,7 +28,8 @@ def fund(text: str, errors) -> tuple[str, str | None]:
     for url_key, name in FUND_KEYS.items():
         if key in (name_key(url_key), name_key(name)) or (url_key not in ("other", "not-stated") and key.startswith(name_key(name)[:8])):
             return name, text
-    errors.append(("fund", f"unknown fund '{text}'; use one of {', '.join(FUND_KEYS.values())}"))
+    errors.append(("fund", Reason("unknown fund '%(value)s'; use one of %(allowed)s", value=text,
+                                      allowed=", ".join(FUND_KEYS.values()))))
     return "other", text
 
 
@@ -38,7 +41,8 @@ def handlungsfelder(text: str, errors) -> str:
         match = next((h for k, h in HANDLUNGSFELD_KEYS.items()
                       if key in (name_key(k), name_key(h)) or key.startswith(name_key(h).split("und")[0][:8])), None)
         if match is None:
-            errors.append(("handlungsfeld", f"unknown Handlungsfeld '{part}'; use {'; '.join(HANDLUNGSFELDER)}"))
+            errors.append(("handlungsfeld", Reason("unknown Handlungsfeld '%(value)s'; use %(allowed)s",
+                                                            value=part, allowed="; ".join(HANDLUNGSFELDER))))
         elif match not in found:
             found.append(match)
     return ";".join(found)
@@ -50,10 +54,11 @@ def year(text, name, errors):
     try:
         value = float(str(text).replace(",", "."))
     except ValueError:
-        errors.append((name, f"'{text}' is not a year"))
+        errors.append((name, Reason("'%(value)s' is not a year", value=text)))
         return None
     if not np.isfinite(value) or value != int(value) or not YEAR_RANGE[0] <= value <= YEAR_RANGE[1]:
-        errors.append((name, f"{text} is not a year between {YEAR_RANGE[0]} and {YEAR_RANGE[1]}"))
+        errors.append((name, Reason("%(value)s is not a year between %(first)s and %(last)s", value=text,
+                                     first=YEAR_RANGE[0], last=YEAR_RANGE[1])))
         return None
     return int(value)
 
@@ -71,14 +76,15 @@ def cost(text: str, errors):
     try:
         value = float(t)
     except ValueError:
-        errors.append(("cost_eur", f"'{text}' is not an amount in EUR"))
+        errors.append(("cost_eur", Reason("'%(value)s' is not an amount in EUR", value=text)))
         return None
     return _cost_in_range(value, text, errors)
 
 
 def _cost_in_range(value: float, text: str, errors):
     if not 0 <= value <= MAX_COST_EUR:
-        errors.append(("cost_eur", f"{text} is not between 0 and {MAX_COST_EUR:,.0f} EUR"))
+        errors.append(("cost_eur", Reason("%(value)s is not between 0 and %(limit)s EUR", value=text,
+                                             limit=f"{MAX_COST_EUR:,.0f}")))
         return None
     return value
 
@@ -91,7 +97,7 @@ def flag(text: str, field_name: str, errors) -> int | None:
         return 1
     if value in ("0", "0.0", "false", "no", "nein", "falsch"):
         return 0
-    errors.append((field_name, f"'{text}' is not yes/no"))
+    errors.append((field_name, Reason("'%(value)s' is not yes/no", value=text)))
     return None
 
 
@@ -99,10 +105,10 @@ def number(text, name, errors):
     try:
         value = float(str(text).replace(",", "."))
     except (TypeError, ValueError):
-        errors.append((name, f"'{text}' is not a number"))
+        errors.append((name, Reason("'%(value)s' is not a number", value=text)))
         return None
     if not np.isfinite(value):
-        errors.append((name, f"'{text}' is not a finite number"))
+        errors.append((name, Reason("'%(value)s' is not a finite number", value=text)))
         return None
     return value
 
@@ -114,10 +120,11 @@ def lonlat(lon_text, lat_text, errors) -> tuple[float, float] | None:
         return None
     west, south, east, north = crs_mod.BERLIN_LONLAT
     if south <= lon <= north and west <= lat <= east:
-        errors.append(("lat", f"lat {lat} and lon {lon} look swapped (Berlin is near lat 52.5, lon 13.4)"))
+        errors.append(("lat", Reason("lat %(lat)s and lon %(lon)s look swapped (Berlin is near lat 52.5, lon 13.4)",
+                                      lat=lat, lon=lon)))
         return None
     if not (west <= lon <= east and south <= lat <= north):
-        errors.append(("lat", f"lat {lat}, lon {lon} lie outside Berlin"))
+        errors.append(("lat", Reason("lat %(lat)s, lon %(lon)s lie outside Berlin", lat=lat, lon=lon)))
         return None
     return lon, lat
 
@@ -132,7 +139,7 @@ def wkt_xy(text, errors) -> tuple[float, float] | None:
     try:
         geom = shapely.from_wkt(text)
     except shapely.errors.GEOSException:
-        errors.append(("wkt", "not valid WKT"))
+        errors.append(("wkt", Reason("not valid WKT")))
         return None
     point = point_from_geometry(geom, errors, field_name="wkt")
     return None if point is None else (point.x, point.y)
@@ -156,9 +163,11 @@ def to_store_points(coords: list, field_names: list, given_crs, errors: list) ->
             px, py = Transformer.from_crs(candidate, crs_mod.STORE_CRS, always_xy=True).transform(px, py)
         for i, point in zip(rows.tolist(), shapely.points(px, py).tolist() if len(rows) else ()):
             out[i] = point
-    where = f"in {given_crs.to_string()}" if given_crs is not None else "in every CRS tried; give --crs"
     for i in np.flatnonzero(source < 0).tolist():
-        errors[i].append((field_names[i], f"({float(xs[i])}, {float(ys[i])}) lies outside Berlin {where}"))
+        x, y = float(xs[i]), float(ys[i])
+        errors[i].append((field_names[i], Reason("(%(x)s, %(y)s) lies outside Berlin in %(crs)s", x=x, y=y,
+                                                 crs=given_crs.to_string()) if given_crs is not None else
+                          Reason("(%(x)s, %(y)s) lies outside Berlin in every CRS tried; give --crs", x=x, y=y)))
     return out
 
 
@@ -179,14 +188,14 @@ def _in_berlin(xs: np.ndarray, ys: np.ndarray, crs) -> np.ndarray:
 
 def point_from_geometry(geom, errors, field_name="geometry"):
     if geom is None or geom.is_empty:
-        errors.append((field_name, "empty geometry"))
+        errors.append((field_name, Reason("empty geometry")))
         return None
     if geom.geom_type == "MultiPoint" and len(geom.geoms) == 1:
         geom = geom.geoms[0]
     if geom.geom_type != "Point":
-        errors.append((field_name, f"a project is a point, not a {geom.geom_type}"))
+        errors.append((field_name, Reason("a project is a point, not a %(kind)s", kind=geom.geom_type)))
         return None
     if not np.isfinite([geom.x, geom.y]).all():
-        errors.append((field_name, "coordinates are not finite numbers"))
+        errors.append((field_name, Reason("coordinates are not finite numbers")))
         return None
     return geom

@@ -22,6 +22,7 @@ from .lookup import best_first, parse_address
 from .names import aliases, name_key, short_name
 from .project_filter import STATUSES
 from .projects import FACILITY_RADIUS_M, project_id, status as derive_status
+from .reasons import Reason
 from .store.geometry import decode as decode_geometry
 from .store.planner import PROJECT_FIELDS
 
@@ -29,8 +30,10 @@ MAX_TEXT = 500
 STATED_PRECISIONS = ("exact", "facility", "planungsraum", "area")
 PLR_PRECISE = ("exact", "facility", "planungsraum")  # precise enough to name the Planungsraum
 ADDRESS_NOT_FOUND = {
-    "area": "not in the official address table (street, house number, postcode?): placed at its QM area's centre",
-    "none": "not in the official address table (street, house number, postcode?): the project has no location",
+    "area": Reason("not in the official address table (street, house number, postcode?): "
+                   "placed at its QM area's centre"),
+    "none": Reason("not in the official address table (street, house number, postcode?): "
+                   "the project has no location"),
 }
 ADDRESSES_PER_QUERY = 2_000  # 10,000 bound values, well below every limit
 
@@ -87,7 +90,7 @@ class Context:
             return None
         slug = self.area_by_key.get(name_key(text)) or self.area_by_key.get(name_key(short_name(text)))
         if slug is None:
-            errors.append(("qm_area", f"'{text}' is no QM area"))
+            errors.append(("qm_area", Reason("'%(value)s' is no QM area", value=text)))
         return slug
 
     def plr_at(self, points) -> list[str | None]:
@@ -180,7 +183,8 @@ def _texts(column) -> list[str]:
 
 def _unknown_status(text: str, errors) -> None:
     if text and text not in STATUSES:
-        errors.append(("status", f"unknown status '{text}'; use {', '.join(STATUSES)}"))
+        errors.append(("status", Reason("unknown status '%(value)s'; use %(allowed)s", value=text,
+                                        allowed=", ".join(STATUSES))))
 
 
 _derived_status = functools.lru_cache(maxsize=None)(derive_status)
@@ -202,14 +206,15 @@ def prepare_rows(context: Context, table, geoms, given_crs, *, from_vector: bool
         place, address, qm_area = col("place", blank), col("address", blank), col("qm_area", blank)
         for i in range(n):
             if geoms[i] is None and not (place[i] or address[i] or qm_area[i]):
-                errors[i].append(("geometry", "empty geometry, and no place, address or qm_area to locate the project"))
+                errors[i].append(("geometry", Reason("empty geometry, and no place, address or qm_area to locate "
+                                              "the project")))
     title = col("title", blank)
     for i in (i for i, t in enumerate(title) if not t):
-        errors[i].append(("title", "missing"))
+        errors[i].append(("title", Reason("missing")))
     for key, values in texts.items():
         if max(map(len, values), default=0) > MAX_TEXT:
             for i in (i for i, v in enumerate(values) if len(v) > MAX_TEXT):
-                errors[i].append((key, f"longer than {MAX_TEXT} characters"))
+                errors[i].append((key, Reason("longer than %(limit)s characters", limit=MAX_TEXT)))
     funds = _each(col("fund", blank), checks.fund, errors)
     handlungsfelder = _each(col("handlungsfeld", blank), checks.handlungsfelder, errors)
     inferred = _each(col("handlungsfeld_inferred", blank),
@@ -218,7 +223,7 @@ def prepare_rows(context: Context, table, geoms, given_crs, *, from_vector: bool
     end = _each(col("end_year", blank), lambda t, e: checks.year(t, "end_year", e), errors)
     for i, (s, e) in enumerate(zip(start, end)):
         if s and e and e < s:
-            errors[i].append(("end_year", f"{e} is before start_year {s}"))
+            errors[i].append(("end_year", Reason("%(end)s is before start_year %(start)s", end=e, start=s)))
     cost = _each(col("cost_eur", blank), checks.cost, errors)
     climate_flags = _each(col("climate", blank), lambda t, e: checks.flag(t, "climate", e), errors)
     status_text = col("status", blank)
@@ -231,7 +236,8 @@ def prepare_rows(context: Context, table, geoms, given_crs, *, from_vector: bool
         if stated[i] and point[i] is not None and precision[i] == "exact":  # a point whose file says how it was found
             if stated[i] not in STATED_PRECISIONS:
                 errors[i].append(("location_precision",
-                                  f"'{stated[i]}' is not one of {', '.join(STATED_PRECISIONS)}"))
+                                  Reason("'%(value)s' is not one of %(allowed)s", value=stated[i],
+                                         allowed=", ".join(STATED_PRECISIONS))))
             precision[i], located_by[i] = stated[i], stated_by[i] or None
         if precision[i] not in PLR_PRECISE:
             plr[i] = None  # a point placed for its area says nothing about the Planungsraum
@@ -300,7 +306,7 @@ def _locate(context: Context, texts: dict, geoms, given_crs, area_slug, errors, 
     with_point = [i for i in range(n) if point[i] is not None]
     for i, plr_id in zip(with_point, context.plr_at([point[i] for i in with_point])):
         if plr_id is None:
-            errors[i].append(("geometry", "the point lies outside Berlin's Planungsräume"))
+            errors[i].append(("geometry", Reason("the point lies outside Berlin's Planungsräume")))
             point[i] = None
         else:
             precision[i], located_by[i], plr[i] = "exact", "coordinates", plr_id
@@ -349,6 +355,7 @@ def _check_duplicate_ids(ids, row_numbers, errors) -> None:
     seen: dict[str, int] = {}
     for i, (project, row_no) in enumerate(zip(ids, row_numbers)):
         if project in seen:
-            errors[i].append(("id", f"duplicate id '{project}' (also in row {seen[project]})"))
+            errors[i].append(("id", Reason("duplicate id '%(value)s' (also in row %(row)s)", value=project,
+                                                 row=seen[project])))
         else:
             seen[project] = row_no

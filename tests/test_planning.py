@@ -171,10 +171,17 @@ def test_upload_report_lists_errors_first_and_notes_unknown_addresses(signed_in)
     html = upload(client, token, csv)
     tables = report_rows(html)
     assert "1 Fehler in 1 Zeilen: Es wurde nichts gespeichert" in html and 'name="upload_id"' not in html
-    assert len(tables["Fehler"]) == 1 and tables["Fehler"][0].startswith("3 Lesecafé fund unknown fund &#39;Goldfonds&#39;")
-    assert [row.split(" ")[:2] for row in tables["Hinweise: Bitte prüfen Sie diese Zeilen"]] == [["4", "Kiezfest"]]
+    assert tables["Fehler"] == ["3 Lesecafé fund unbekannter Fonds „Goldfonds“; möglich sind: "
+                                "Projektfonds, Baufonds, Aktionsfonds, Netzwerkfonds, Quartiersfonds (historical), "
+                                "other, not stated"]
+    assert tables["Hinweise: Bitte prüfen Sie diese Zeilen"] == [
+        "4 Kiezfest address nicht im amtlichen Adressverzeichnis (Straße, Hausnummer, Postleitzahl?): "
+        "das Projekt hat keinen Standort"]
     assert tables["all"] == ["2 Hofbegrünung ohne Fehler im Planungsraum seiner Adresse", "3 Lesecafé Fehler",
                              "4 Kiezfest ohne Fehler nicht auf der Karte"]
+    english = report_rows(upload(client, token, csv, "?lang=en"))
+    assert english["Errors"][0].startswith("3 Lesecafé fund unknown fund &#39;Goldfonds&#39;; use one of Projektfonds")
+    assert english["all"][2] == "4 Kiezfest no error not on the map"
 
 
 def test_readers_get_no_cookie_and_no_edit_controls(app):

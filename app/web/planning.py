@@ -342,7 +342,7 @@ def _field_message(key: str, reason: str) -> str:
         return gettext("Choose fields of action from the list.")
     if key == "status":
         return gettext("Choose a status from the list.")
-    return reason
+    return i18n.reason(reason)
 
 
 def _project_form(values: dict, *, project, errors=(), status: int = 200):
