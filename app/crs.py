@@ -17,6 +17,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from .errors import SourceError
+from .reasons import Reason
 
 STORE_CRS = CRS.from_epsg(25833)
 WEB_CRS = CRS.from_epsg(4326)
@@ -56,7 +57,7 @@ def checked_crs(gdf: gpd.GeoDataFrame, path, *, strict: bool = False, notes: lis
     declared = gdf.crs or WEB_CRS
     geoms = gdf.geometry[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
     if geoms.empty:
-        raise SourceError(path, "no geometry in the file", field="geometry")
+        raise SourceError(path, Reason("no geometry in the file"), field="geometry")
     bounds = tuple(float(v) for v in geoms.total_bounds)
     if bounds_in_berlin(bounds, declared):
         return gdf if gdf.crs is not None else gdf.set_crs(declared)
@@ -64,11 +65,12 @@ def checked_crs(gdf: gpd.GeoDataFrame, path, *, strict: bool = False, notes: lis
                if not _epsg(epsg).equals(declared) and bounds_in_berlin(bounds, epsg)]
     label = _label(declared)
     if not fitting:
-        raise SourceError(path, f"coordinates {_fmt(bounds)} lie outside Berlin in the declared CRS "
-                                f"{label} and in every other CRS tried", field="geometry")
+        raise SourceError(path, Reason("coordinates %(bounds)s lie outside Berlin in the declared CRS %(crs)s and in "
+                                       "every other CRS tried", bounds=_fmt(bounds), crs=label), field="geometry")
     actual = _epsg(fitting[0])
-    message = (f"declares {label} but its coordinates {_fmt(bounds)} are {_label(actual)}: "
-               f"{'rejected' if strict else 'read as ' + _label(actual)}")
+    found = {"crs": label, "bounds": _fmt(bounds), "actual": _label(actual)}
+    message = (Reason("declares %(crs)s but its coordinates %(bounds)s are %(actual)s: rejected", **found) if strict
+               else Reason("declares %(crs)s but its coordinates %(bounds)s are %(actual)s: read as %(actual)s", **found))
     if strict:
         raise SourceError(path, message, field="crs")
     if notes is not None:

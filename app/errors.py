@@ -48,6 +48,7 @@ class SourceError(KiezkarteError):
 
     def __init__(self, path, message: str, row: int | None = None, field: str | None = None):
         self.path, self.row, self.field = str(path), row, field
+        self.reason = message  # without the file's name: a page shows it in its language (reasons.Reason)
         where = self.path
         if row is not None:
             where += f", row {row}"

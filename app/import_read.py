@@ -16,9 +16,11 @@ import pyogrio
 from . import sources
 from .errors import SourceError
 from .names import name_key
+from .reasons import Reason
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".zip", ".shp"}
 CSV_SUFFIXES = {".csv", ".txt"}
+SPREADSHEET_SUFFIXES = {".xlsx", ".xls", ".ods"}
 ZIP_MAX_RATIO = 100  # uncompressed / compressed: more is a zip bomb
 
 # Accepted column names (lower case, umlauts spelled out) for each field.
@@ -56,7 +58,7 @@ def read(path: Path, name: str, given_crs, max_bytes: int):
         return _read_csv(path, name)
     if suffix in VECTOR_SUFFIXES:
         if given_crs is not None:
-            raise SourceError(name, "a CRS is given only for CSV files; a vector file declares its own")
+            raise SourceError(name, Reason("a CRS is given only for CSV files; a vector file declares its own"))
         if suffix == ".zip":
             _check_zip(path, name, max_bytes)
         notes: list[str] = []
@@ -64,14 +66,18 @@ def read(path: Path, name: str, given_crs, max_bytes: int):
         try:
             gdf = sources.read_vector(path, notes, strict_crs=True, layer=layer)
         except SourceError as exc:
-            raise SourceError(name, str(exc).split(": ", 1)[-1]) from None
+            raise SourceError(name, exc.reason) from None
         attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
         table = attrs.astype(object).where(attrs.notna(), None)
         table = table.apply(lambda col: col.map(lambda v: None if v is None else _text_of(v)))
         table.columns = [column_key(c) for c in table.columns]
         table.insert(0, "_row", range(1, len(table) + 1))
         return table, list(gdf.geometry), notes
-    raise SourceError(name, f"unsupported file type '{suffix}'; use .csv, .geojson, .gpkg or a zipped Shapefile (.zip)")
+    if suffix in SPREADSHEET_SUFFIXES:
+        raise SourceError(name, Reason("a spreadsheet ('%(suffix)s'): save it as CSV (in Excel: File, Save As, "
+                                       "CSV UTF-8) and upload that", suffix=suffix))
+    raise SourceError(name, Reason("unsupported file type '%(suffix)s'; use .csv, .geojson, .gpkg or a zipped "
+                                   "Shapefile (.zip)", suffix=suffix))
 
 
 def _layer_to_read(path: Path, name: str, notes: list[str]) -> str | None:
@@ -79,14 +85,15 @@ def _layer_to_read(path: Path, name: str, notes: list[str]) -> str | None:
     try:
         layers = pyogrio.list_layers(path)
     except Exception as exc:
-        raise SourceError(name, f"cannot be read as a vector file: {exc}") from None
+        raise SourceError(name, Reason("cannot be read as a vector file: %(detail)s", detail=exc)) from None
     if len(layers) <= 1:
         return None
     names = [str(n) for n, geometry_type in layers if geometry_type]
     chosen = "projects" if "projects" in names else (names[0] if names else None)
     if chosen is None:
-        raise SourceError(name, "no layer with geometry")
-    notes.append(f"read layer '{chosen}' of {', '.join(str(n) for n, _ in layers)}")
+        raise SourceError(name, Reason("no layer with geometry"))
+    notes.append(Reason("read layer '%(layer)s' of %(layers)s", layer=chosen,
+                        layers=", ".join(str(n) for n, _ in layers)))
     return chosen
 
 
@@ -104,21 +111,21 @@ def _read_csv(path: Path, name: str):
         notes = []
     except UnicodeDecodeError:
         text = raw.decode("cp1252")
-        notes = ["read as Windows-1252 (not UTF-8)"]
+        notes = [Reason("read as Windows-1252 (not UTF-8)")]
     if "\x00" in text:
-        raise SourceError(name, "not a text file (contains NUL bytes)")
+        raise SourceError(name, Reason("not a text file (contains NUL bytes)"))
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ("\t" if "\t" in first and "," not in first else ",")
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise SourceError(name, f"cannot be read as CSV: {exc}") from None
+        raise SourceError(name, Reason("cannot be read as CSV: %(detail)s", detail=exc)) from None
     if frame.empty:
-        raise SourceError(name, "no data rows")
+        raise SourceError(name, Reason("no data rows"))
     frame.columns = [column_key(c) for c in frame.columns]
     unknown = [c for c in frame.columns if c not in _ALL_NAMES]
     if unknown:
-        notes.append(f"columns ignored: {', '.join(unknown)}")
+        notes.append(Reason("columns ignored: %(columns)s", columns=", ".join(unknown)))
     frame = frame.replace({"": None})
     frame.insert(0, "_row", range(2, len(frame) + 2))  # line numbers: the header is line 1
     return frame, [None] * len(frame), notes
@@ -129,17 +136,17 @@ def _check_zip(path: Path, name: str, max_bytes: int) -> None:
         with zipfile.ZipFile(path) as z:
             infos = z.infolist()
     except zipfile.BadZipFile:
-        raise SourceError(name, "not a valid zip file") from None
+        raise SourceError(name, Reason("not a valid zip file")) from None
     total = sum(i.file_size for i in infos)
     for info in infos:
         if info.filename.startswith(("/", "\\")) or ".." in Path(info.filename).parts:
-            raise SourceError(name, f"unsafe path in zip: '{info.filename}'")
+            raise SourceError(name, Reason("unsafe path in zip: '%(path)s'", path=info.filename))
     if total > max_bytes * 10 or total > ZIP_MAX_RATIO * max(path.stat().st_size, 1):
-        raise SourceError(name, "zip expands too much (possible zip bomb)")
+        raise SourceError(name, Reason("zip expands too much (possible zip bomb)"))
     stems = {Path(i.filename).stem.lower() for i in infos if i.filename.lower().endswith(".shp")}
     exts = {Path(i.filename).suffix.lower() for i in infos}
     if stems and not {".shx", ".dbf"} <= exts:
-        raise SourceError(name, "zipped Shapefile lacks its .shx or .dbf part")
+        raise SourceError(name, Reason("zipped Shapefile lacks its .shx or .dbf part"))
 
 
 def column_key(column: str) -> str:

@@ -19,6 +19,7 @@ from . import collector
 from .errors import BadRequest, SourceError
 from .import_read import VECTOR_SUFFIXES, column_key, read
 from .import_rows import Context, RowReport, prepare_rows
+from .reasons import Reason
 
 MAX_ROWS = 50_000
 _ACTIONS = {"created": "create", "updated": "update", "unchanged": "unchanged"}
@@ -76,15 +77,15 @@ def import_projects(path, store, planner, *, username: str, dry_run: bool = Fals
     path = Path(path)
     name = display_name or path.name
     if not path.exists():
-        raise SourceError(name, "file not found")
+        raise SourceError(name, Reason("file not found"))
     if path.stat().st_size > max_bytes:
-        raise SourceError(name, f"file is larger than the limit of {max_bytes // 1_000_000} MB")
+        raise SourceError(name, Reason("file is larger than the limit of %(limit)s MB", limit=max_bytes // 1_000_000))
     if path.stat().st_size == 0:
-        raise SourceError(name, "file is empty")
+        raise SourceError(name, Reason("file is empty"))
     given_crs = _crs(crs) if crs else None
     table, geoms, notes = read(path, name, given_crs, max_bytes)
     if len(table) > MAX_ROWS:
-        raise SourceError(name, f"{len(table)} rows; at most {MAX_ROWS} in one import")
+        raise SourceError(name, Reason("%(n)s rows; at most %(limit)s in one import", n=len(table), limit=MAX_ROWS))
     with collector.paused():
         reports, rows, points = prepare_rows(Context(store), table, geoms, given_crs,
                                              from_vector=path.suffix.lower() in VECTOR_SUFFIXES)

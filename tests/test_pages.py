@@ -209,7 +209,8 @@ def test_unknown_language_falls_back_to_german(client):
 
 
 UI_CODE = ("app/maps.py", "app/i18n.py", "app/web/pages.py", "app/web/planning.py", "app/web/filters.py",
-           "app/web/embed.py", "app/import_checks.py", "app/import_rows.py")
+           "app/web/embed.py", "app/importer.py", "app/import_read.py", "app/import_checks.py", "app/import_rows.py",
+           "app/crs.py")
 
 
 def _is_ui(path: str) -> bool:

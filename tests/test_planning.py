@@ -184,6 +184,20 @@ def test_upload_report_lists_errors_first_and_notes_unknown_addresses(signed_in)
     assert english["all"][2] == "4 Kiezfest no error not on the map"
 
 
+def test_a_file_that_cannot_be_read_is_explained_on_the_upload_page(signed_in):
+    client, token = signed_in
+    for name, body, query, expected in [
+            ("liste.xlsx", b"PK\x03\x04", "", "liste.xlsx lässt sich nicht importieren: eine Tabellenkalkulation "
+                                              "(„.xlsx“): Speichern Sie sie als CSV"),
+            ("leer.csv", b"", "?lang=en", "leer.csv cannot be imported: file is empty"),
+            ("karte.zip", b"no zip", "", "karte.zip lässt sich nicht importieren: keine gültige ZIP-Datei")]:
+        r = client.post(f"/planung/import{query}", data={"csrf_token": token, "file": (io.BytesIO(body), name)},
+                        content_type="multipart/form-data")
+        html = r.get_data(as_text=True)
+        assert r.status_code == 422 and expected in html, name
+        assert 'role="alert"' in html and 'type="file"' in html  # the form is there to try another file
+
+
 def test_readers_get_no_cookie_and_no_edit_controls(app):
     reader = app.test_client()
     for path in ("/", "/gebiete/beusselstrasse", "/kiez/01200517", "/api/projects"):

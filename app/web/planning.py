@@ -24,7 +24,7 @@ from flask import Blueprint, current_app, flash, jsonify, redirect, request, ses
 from flask_babel import gettext
 
 from .. import crs, geojson, i18n, maps, queries
-from ..errors import BadRequest, NotFound, SignInRequired, TooManyAttempts
+from ..errors import BadRequest, NotFound, SignInRequired, SourceError, TooManyAttempts
 from ..importer import import_projects, prepare_one
 from ..params import whole_number
 from ..project_filter import STATUSES, YEAR_RANGE
@@ -142,17 +142,21 @@ def import_page():
     if request.method == "GET":
         return _render("planning/import.html", report=None, upload_id=None)
     upload_id = request.form.get("upload_id")
-    if upload_id:  # the confirmation of an earlier dry run
-        path, name = _stored_upload(upload_id)
-        report = _import(path, name, dry_run=False)
-        if report.committed:
-            _drop_upload(upload_id)
-        return _render("planning/import.html", report=report, upload_id=None)
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise BadRequest(gettext("Choose a file to upload."))
-    upload_id, path = _store_upload(upload)
-    report = _import(path, upload.filename, dry_run=True)
+    try:
+        if upload_id:  # the confirmation of an earlier dry run
+            path, name = _stored_upload(upload_id)
+            report = _import(path, name, dry_run=False)
+            if report.committed:
+                _drop_upload(upload_id)
+            return _render("planning/import.html", report=report, upload_id=None)
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise BadRequest(gettext("Choose a file to upload."))
+        upload_id, path = _store_upload(upload)
+        report = _import(path, upload.filename, dry_run=True)
+    except SourceError as exc:  # a file that cannot be read at all: say why, with the form to try another
+        return _render("planning/import.html", status=exc.status, report=None, upload_id=None,
+                       problem=(exc.path, i18n.reason(exc.reason)))
     return _render("planning/import.html", report=report, upload_id=upload_id if not report.errors else None)
 
 
