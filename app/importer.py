@@ -79,7 +79,7 @@ def import_projects(path, store, planner, *, username: str, dry_run: bool = Fals
     if not path.exists():
         raise SourceError(name, Reason("file not found"))
     if path.stat().st_size > max_bytes:
-        raise SourceError(name, Reason("file is larger than the limit of %(limit)s MB", limit=max_bytes // 1_000_000))
+        raise SourceError(name, Reason("file is larger than the limit of %(limit)s MB", limit=f"{max_bytes / 1e6:g}"))
     if path.stat().st_size == 0:
         raise SourceError(name, Reason("file is empty"))
     given_crs = _crs(crs) if crs else None

@@ -198,6 +198,32 @@ def test_a_file_that_cannot_be_read_is_explained_on_the_upload_page(signed_in):
         assert 'role="alert"' in html and 'type="file"' in html  # the form is there to try another file
 
 
+def test_an_upload_over_the_limit_is_refused_before_it_is_stored(store_url, planner_url, tmp_path):
+    planner = open_planner(store_url, planner_url)
+    add_user(planner, "anna", PASSWORD)
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    app = create_app({"STORE": store_url, "PLANNER_STORE": planner.path, "TESTING": True,
+                      "MAX_UPLOAD_BYTES": 100_000, "UPLOAD_DIR": str(uploads)})
+    client = app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"
+    assert sign_in(client).status_code == 303
+    token = csrf_from(client, "/planung/import")
+    big = b"id,title\n" + b"x,y\n" * 60_000
+    r = client.post("/planung/import?lang=en", data={"csrf_token": token, "file": (io.BytesIO(big), "big.csv")},
+                    content_type="multipart/form-data")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 413 and "The file cannot be imported: it is larger than the limit of 0.1 MB." in html
+    assert 'type="file"' in html and list(uploads.iterdir()) == []
+
+
+def test_an_upload_with_errors_is_not_kept(signed_in, app):
+    client, token = signed_in
+    upload(client, token, "id,title,fund\nk-1,Kiezfest,Goldfonds\n")
+    upload_id = re.search(r'name="upload_id" value="([^"]+)"', upload(client, token, "id,title\nk-2,Kiezfest\n")).group(1)
+    assert [p.stem for p in app.extensions["kiezkarte_upload_dir"].iterdir()] == [upload_id]
+
+
 def test_readers_get_no_cookie_and_no_edit_controls(app):
     reader = app.test_client()
     for path in ("/", "/gebiete/beusselstrasse", "/kiez/01200517", "/api/projects"):

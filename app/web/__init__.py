@@ -61,5 +61,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(planning.bp)
     from . import embed  # maps for other websites, oEmbed; no sessions there
     embed.init_app(app)
+    # a body over the upload limit (plus room for the form's other fields) is refused before it is read
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_UPLOAD_BYTES"]) + planning.FORM_OVERHEAD_BYTES
     if app.config.get("UPLOAD_DIR"):  # shared by the worker processes of `kiezkarte serve --workers`
         app.extensions[planning.UPLOAD_DIR_KEY] = Path(app.config["UPLOAD_DIR"])

@@ -19,14 +19,15 @@ def set_html_renderer(render) -> None:
 def init_app(app: Flask) -> None:
     @app.errorhandler(KiezkarteError)
     def _kiezkarte_error(exc: KiezkarteError):
-        return _render(exc.status, str(exc))
+        return render(exc.status, str(exc))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        return _render(exc.code or 500, exc.description or exc.name)
+        return render(exc.code or 500, exc.description or exc.name)
 
 
-def _render(status: int, message: str):
+def render(status: int, message: str):
+    """The error as JSON (APIs) or as the HTML error page."""
     if request.path.startswith(JSON_PREFIXES) or _html_renderer is None:
         return jsonify({"error": message}), status
     return _html_renderer(status, message)

@@ -14,14 +14,15 @@ same fields (token in the X-CSRF-Token header): both go through ``save_project``
 """
 from __future__ import annotations
 
-import os
 import secrets
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, request, session
 from flask_babel import gettext
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import crs, geojson, i18n, maps, queries
 from ..errors import BadRequest, NotFound, SignInRequired, SourceError, TooManyAttempts
@@ -31,10 +32,13 @@ from ..project_filter import STATUSES, YEAR_RANGE
 from ..projects import FUNDS, HANDLUNGSFELDER
 from ..projects import status as derive_status
 from . import auth, filters, get_planner, get_store
+from .errors import render as render_error
 from .pages import export_links, map_env, render_page
 
 bp = Blueprint("planning", __name__)
 UPLOAD_DIR_KEY = "kiezkarte_upload_dir"
+FORM_OVERHEAD_BYTES = 64_000
+UPLOAD_KEPT_SECONDS = 24 * 3600  # longer than a session: an upload nobody confirmed is dropped after that
 EDITABLE = ("title", "qm_area", "fund", "handlungsfeld", "climate", "start_year", "end_year", "cost_eur", "status",
             "place", "address", "source_url", "lat", "lon")
 
@@ -155,9 +159,26 @@ def import_page():
         upload_id, path = _store_upload(upload)
         report = _import(path, upload.filename, dry_run=True)
     except SourceError as exc:  # a file that cannot be read at all: say why, with the form to try another
-        return _render("planning/import.html", status=exc.status, report=None, upload_id=None,
-                       problem=(exc.path, i18n.reason(exc.reason)))
-    return _render("planning/import.html", report=report, upload_id=upload_id if not report.errors else None)
+        _drop_upload(upload_id)
+        return _import_problem(exc.status, exc.path, i18n.reason(exc.reason))
+    if report.errors:  # nothing to confirm
+        _drop_upload(upload_id)
+        upload_id = None
+    return _render("planning/import.html", report=report, upload_id=upload_id)
+
+
+@bp.app_errorhandler(RequestEntityTooLarge)
+def _too_large(exc):
+    """The upload page says so next to its form; anything else gets the usual error."""
+    if request.endpoint == "planning.import_page" and auth.current_user():
+        limit = i18n.number(int(current_app.config["MAX_UPLOAD_BYTES"]) / 1_000_000, digits=1)
+        return _import_problem(413, gettext("The file"), gettext("it is larger than the limit of %(limit)s MB.",
+                                                                  limit=limit))
+    return render_error(413, exc.description)
+
+
+def _import_problem(status: int, file: str, reason: str):
+    return _render("planning/import.html", status=status, report=None, upload_id=None, problem=(file, reason))
 
 
 # ------------------------------------------------------------------ JSON API for editing
@@ -402,6 +423,7 @@ def _upload_dir() -> Path:
 
 
 def _store_upload(upload) -> tuple[str, Path]:
+    _drop_old_uploads()
     upload_id = secrets.token_urlsafe(16)
     suffix = Path(upload.filename).suffix.lower()[:10]
     path = _upload_dir() / f"{upload_id}{suffix}"
@@ -419,11 +441,23 @@ def _stored_upload(upload_id: str) -> tuple[Path, str]:
     return matches[0], name
 
 
-def _drop_upload(upload_id: str) -> None:
+def _drop_upload(upload_id: str | None) -> None:
+    if not upload_id:
+        return
     for path in _upload_dir().glob(f"{upload_id}*"):
-        os.unlink(path)
+        path.unlink(missing_ok=True)
     session.get("uploads", {}).pop(upload_id, None)
     session.modified = True
+
+
+def _drop_old_uploads() -> None:
+    too_old = time.time() - UPLOAD_KEPT_SECONDS
+    for path in _upload_dir().iterdir():
+        try:
+            if path.stat().st_mtime < too_old:
+                path.unlink()
+        except FileNotFoundError:  # another worker dropped it first
+            pass
 
 
 def _safe_next(target: str | None) -> str | None:
