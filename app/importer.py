@@ -108,7 +108,7 @@ def _crs(text: str) -> CRS:
     try:
         return CRS.from_user_input(text)
     except Exception:
-        raise BadRequest(f"unknown CRS '{text}'; use e.g. EPSG:25833 or EPSG:4326") from None
+        raise BadRequest(Reason("unknown CRS '%(crs)s'; use e.g. EPSG:25833 or EPSG:4326", crs=text)) from None
 
 
 def prepare_one(store, data: dict):

@@ -198,6 +198,26 @@ def test_a_file_that_cannot_be_read_is_explained_on_the_upload_page(signed_in):
         assert 'role="alert"' in html and 'type="file"' in html  # the form is there to try another file
 
 
+def test_the_upload_page_takes_the_crs_of_x_y_columns(signed_in):
+    """Soldner Berlin (EPSG:3068) coordinates fit no CRS tried by itself: the planner names it."""
+    client, token = signed_in
+    from pyproj import Transformer
+    x, y = Transformer.from_crs(4326, 3068, always_xy=True).transform(13.3413, 52.5416)
+    csv = f"id,title,fund,x,y\ns-1,Hofbegrünung,Baufonds,{x:.2f},{y:.2f}\n"
+    assert "Fehler in 1 Zeilen" in upload(client, token, csv)
+    r = client.post("/planung/import", data={"csrf_token": token, "crs": "EPSG:3068",
+                                             "file": (io.BytesIO(csv.encode()), "s.csv")}, content_type="multipart/form-data")
+    html = r.get_data(as_text=True)
+    assert '<input type="hidden" name="crs" value="EPSG:3068">' in html
+    upload_id = re.search(r'name="upload_id" value="([^"]+)"', html).group(1)
+    client.post("/planung/import", data={"csrf_token": token, "upload_id": upload_id, "crs": "EPSG:3068"})
+    [project] = client.get("/api/projects?q=Hofbegr").get_json()["features"]
+    assert project["geometry"]["coordinates"] == pytest.approx([13.3413, 52.5416], abs=1e-5)
+    r = client.post("/planung/import", data={"csrf_token": token, "crs": "EPSG:99999",
+                                             "file": (io.BytesIO(csv.encode()), "s.csv")}, content_type="multipart/form-data")
+    assert r.status_code == 400 and "unbekanntes Koordinatensystem „EPSG:99999“" in r.get_data(as_text=True)
+
+
 def test_an_upload_over_the_limit_is_refused_before_it_is_stored(store_url, planner_url, tmp_path):
     planner = open_planner(store_url, planner_url)
     add_user(planner, "anna", PASSWORD)
@@ -213,7 +233,7 @@ def test_an_upload_over_the_limit_is_refused_before_it_is_stored(store_url, plan
     r = client.post("/planung/import?lang=en", data={"csrf_token": token, "file": (io.BytesIO(big), "big.csv")},
                     content_type="multipart/form-data")
     html = r.get_data(as_text=True)
-    assert r.status_code == 413 and "The file cannot be imported: it is larger than the limit of 0.1 MB." in html
+    assert r.status_code == 413 and "The file is larger than the limit of 0.1 MB." in html
     assert 'type="file"' in html and list(uploads.iterdir()) == []
 
 

@@ -144,27 +144,32 @@ def audit_page():
 def import_page():
     """Upload -> dry run report -> confirm: the same file is then imported for real."""
     if request.method == "GET":
-        return _render("planning/import.html", report=None, upload_id=None)
+        return _import_page()
     upload_id = request.form.get("upload_id")
+    given_crs = request.form.get("crs", "").strip() or None  # for x/y columns of a CSV; else detected
     try:
         if upload_id:  # the confirmation of an earlier dry run
             path, name = _stored_upload(upload_id)
-            report = _import(path, name, dry_run=False)
+            report = _import(path, name, dry_run=False, crs=given_crs)
             if report.committed:
                 _drop_upload(upload_id)
-            return _render("planning/import.html", report=report, upload_id=None)
+            return _import_page(report=report, given_crs=given_crs)
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             raise BadRequest(gettext("Choose a file to upload."))
         upload_id, path = _store_upload(upload)
-        report = _import(path, upload.filename, dry_run=True)
+        report = _import(path, upload.filename, dry_run=True, crs=given_crs)
     except SourceError as exc:  # a file that cannot be read at all: say why, with the form to try another
         _drop_upload(upload_id)
-        return _import_problem(exc.status, exc.path, i18n.reason(exc.reason))
+        return _import_page(exc.status, given_crs=given_crs, problem=gettext(
+            "%(file)s cannot be imported: %(reason)s", file=exc.path, reason=i18n.reason(exc.reason)))
+    except BadRequest as exc:  # no file, or a CRS nobody knows
+        _drop_upload(upload_id)
+        return _import_page(exc.status, given_crs=given_crs, problem=i18n.reason(exc.args[0]))
     if report.errors:  # nothing to confirm
         _drop_upload(upload_id)
         upload_id = None
-    return _render("planning/import.html", report=report, upload_id=upload_id)
+    return _import_page(report=report, upload_id=upload_id, given_crs=given_crs)
 
 
 @bp.app_errorhandler(RequestEntityTooLarge)
@@ -172,13 +177,13 @@ def _too_large(exc):
     """The upload page says so next to its form; anything else gets the usual error."""
     if request.endpoint == "planning.import_page" and auth.current_user():
         limit = i18n.number(int(current_app.config["MAX_UPLOAD_BYTES"]) / 1_000_000, digits=1)
-        return _import_problem(413, gettext("The file"), gettext("it is larger than the limit of %(limit)s MB.",
-                                                                  limit=limit))
+        return _import_page(413, problem=gettext("The file is larger than the limit of %(limit)s MB.", limit=limit))
     return render_error(413, exc.description)
 
 
-def _import_problem(status: int, file: str, reason: str):
-    return _render("planning/import.html", status=status, report=None, upload_id=None, problem=(file, reason))
+def _import_page(status: int = 200, *, report=None, upload_id=None, given_crs=None, problem=None):
+    return _render("planning/import.html", status=status, report=report, upload_id=upload_id, given_crs=given_crs,
+                   problem=problem, crs_candidates=", ".join(f"EPSG:{e}" for e in crs.CANDIDATE_EPSG if e != 4326))
 
 
 # ------------------------------------------------------------------ JSON API for editing
@@ -410,8 +415,8 @@ def _audit_entries(limit: int) -> list[dict]:
                              "ORDER BY fid DESC LIMIT ?", (limit,))
 
 
-def _import(path: Path, name: str, *, dry_run: bool):
-    return import_projects(path, get_store(), get_planner(), username=auth.current_user(), dry_run=dry_run,
+def _import(path: Path, name: str, *, dry_run: bool, crs: str | None):
+    return import_projects(path, get_store(), get_planner(), username=auth.current_user(), dry_run=dry_run, crs=crs,
                            max_bytes=int(current_app.config["MAX_UPLOAD_BYTES"]), display_name=name)
 
 
