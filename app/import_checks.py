@@ -14,23 +14,47 @@ from pyproj import CRS, Transformer
 
 from . import crs as crs_mod
 from .names import name_key
-from .project_filter import FUND_KEYS, HANDLUNGSFELD_KEYS, YEAR_RANGE
+from .project_filter import FUND_KEYS, HANDLUNGSFELD_KEYS, STATUSES, YEAR_RANGE
 from .projects import HANDLUNGSFELDER
 from .reasons import Reason
 
-MAX_COST_EUR = 1e9
+MAX_COST_EUR = 1e9  # the message says '1 billion'
 
 
 def fund(text: str, errors) -> tuple[str, str | None]:
     if not text:
         return "not stated", None
     key = name_key(text)
+    if key in OTHER_FUND_WORDS:
+        return OTHER_FUND_WORDS[key], text
     for url_key, name in FUND_KEYS.items():
         if key in (name_key(url_key), name_key(name)) or (url_key not in ("other", "not-stated") and key.startswith(name_key(name)[:8])):
             return name, text
     errors.append(("fund", Reason("unknown fund '%(value)s'; use one of %(allowed)s", value=text,
-                                      allowed=", ".join(FUND_KEYS.values()))))
+                                      allowed=FUND_CHOICES)))
     return "other", text
+
+
+GERMAN_STATUS = {"completed": "abgeschlossen", "ongoing": "laufend", "planned": "geplant", "unknown": "unbekannt"}
+STATUS_WORDS = {name_key(word): code for code, german in GERMAN_STATUS.items()  # what a planner may write
+                for word in (code, german, f"status {code}", f"status {german}")} | {"beendet": "completed"}
+assert set(GERMAN_STATUS) == set(STATUSES)
+OTHER_FUND_WORDS = {"sonstige": "other", "sonstiges": "other", "andere": "other",
+                    "nichtangegeben": "not stated", "keineangabe": "not stated"}
+FUND_CHOICES = ", ".join(FUND_KEYS.values()).replace("other", "other (sonstige)").replace(
+    "not stated", "not stated (nicht angegeben)")
+
+
+def status(text: str, errors) -> str:
+    """The status code of an English or German word ('laufend' -> 'ongoing'); '' when none is given."""
+    if not text:
+        return ""
+    code = STATUS_WORDS.get(name_key(text))
+    if code is None:
+        errors.append(("status", Reason("unknown status '%(value)s'; use %(allowed)s", value=text,
+                                        allowed=", ".join(f"{c} ({g})" for c, g in GERMAN_STATUS.items()))))
+        return ""
+    return code
 
 
 def handlungsfelder(text: str, errors) -> str:
@@ -83,8 +107,7 @@ def cost(text: str, errors):
 
 def _cost_in_range(value: float, text: str, errors):
     if not 0 <= value <= MAX_COST_EUR:
-        errors.append(("cost_eur", Reason("%(value)s is not between 0 and %(limit)s EUR", value=text,
-                                             limit=f"{MAX_COST_EUR:,.0f}")))
+        errors.append(("cost_eur", Reason("%(value)s is not between 0 and 1 billion EUR", value=text)))
         return None
     return value
 

@@ -25,7 +25,7 @@ ZIP_MAX_RATIO = 100  # uncompressed / compressed: more is a zip bomb
 
 # Accepted column names (lower case, umlauts spelled out) for each field.
 COLUMNS = {
-    "id": ("id", "project_id", "projekt_id", "projektid"),
+    "id": ("id", "project_id", "projekt_id", "projektid", "kennung"),
     "title": ("title", "titel", "name", "projekt", "projektname"),
     "qm_area": ("qm_area", "area", "gebiet", "qm_gebiet", "quartier", "qm"),
     "fund": ("fund", "fonds", "fund_type"),
@@ -70,7 +70,7 @@ def read(path: Path, name: str, given_crs, max_bytes: int):
         attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
         table = attrs.astype(object).where(attrs.notna(), None)
         table = table.apply(lambda col: col.map(lambda v: None if v is None else _text_of(v)))
-        table.columns = [column_key(c) for c in table.columns]
+        _name_columns(table)
         table.insert(0, "_row", range(1, len(table) + 1))
         return table, list(gdf.geometry), notes
     if suffix in SPREADSHEET_SUFFIXES:
@@ -122,7 +122,7 @@ def _read_csv(path: Path, name: str):
         raise SourceError(name, Reason("cannot be read as CSV: %(detail)s", detail=exc)) from None
     if frame.empty:
         raise SourceError(name, Reason("no data rows"))
-    frame.columns = [column_key(c) for c in frame.columns]
+    _name_columns(frame)
     unknown = [c for c in frame.columns if c not in _ALL_NAMES]
     if unknown:
         notes.append(Reason("columns ignored: %(columns)s", columns=", ".join(unknown)))
@@ -147,6 +147,14 @@ def _check_zip(path: Path, name: str, max_bytes: int) -> None:
     exts = {Path(i.filename).suffix.lower() for i in infos}
     if stems and not {".shx", ".dbf"} <= exts:
         raise SourceError(name, Reason("zipped Shapefile lacks its .shx or .dbf part"))
+
+
+def _name_columns(table: pd.DataFrame) -> None:
+    """Columns renamed to the fields they hold; ``table.attrs["columns"]`` keeps each field's
+    heading as the file has it, for reports in the planner's own words."""
+    keys = [column_key(c) for c in table.columns]
+    table.attrs["columns"] = {key: str(c) for key, c in zip(keys, table.columns)}
+    table.columns = keys
 
 
 def column_key(column: str) -> str:

@@ -20,7 +20,6 @@ from . import crs as crs_mod
 from . import import_checks as checks
 from .lookup import best_first, parse_address
 from .names import aliases, name_key, short_name
-from .project_filter import STATUSES
 from .projects import FACILITY_RADIUS_M, project_id, status as derive_status
 from .reasons import Reason
 from .store.geometry import decode as decode_geometry
@@ -181,12 +180,6 @@ def _texts(column) -> list[str]:
             for v in column.tolist()]
 
 
-def _unknown_status(text: str, errors) -> None:
-    if text and text not in STATUSES:
-        errors.append(("status", Reason("unknown status '%(value)s'; use %(allowed)s", value=text,
-                                        allowed=", ".join(STATUSES))))
-
-
 _derived_status = functools.lru_cache(maxsize=None)(derive_status)
 
 
@@ -226,8 +219,7 @@ def prepare_rows(context: Context, table, geoms, given_crs, *, from_vector: bool
             errors[i].append(("end_year", Reason("%(end)s is before start_year %(start)s", end=e, start=s)))
     cost = _each(col("cost_eur", blank), checks.cost, errors)
     climate_flags = _each(col("climate", blank), lambda t, e: checks.flag(t, "climate", e), errors)
-    status_text = col("status", blank)
-    _each(status_text, _unknown_status, errors)
+    status_text = _each(col("status", blank), checks.status, errors)
     area_slug = _each(col("qm_area", blank), context.area_slug, errors)
     point, precision, located_by, plr = _locate(context, texts, geoms, given_crs, area_slug, errors, warnings)
 

@@ -35,6 +35,12 @@ class ImportReport:
     dry_run: bool
     committed: bool = False
     notes: list[str] = field(default_factory=list)
+    headings: dict[str, str] = field(default_factory=dict)  # field -> its column heading in the file
+
+    def heading(self, field_name: str) -> str:
+        """A field as the file names it: 'Kosten (cost_eur)', or the field itself."""
+        heading = self.headings.get(field_name, field_name)
+        return field_name if heading == field_name else f"{heading} ({field_name})"
 
     @property
     def errors(self) -> list[tuple[int, str, str]]:
@@ -89,7 +95,7 @@ def import_projects(path, store, planner, *, username: str, dry_run: bool = Fals
     with collector.paused():
         reports, rows, points = prepare_rows(Context(store), table, geoms, given_crs,
                                              from_vector=path.suffix.lower() in VECTOR_SUFFIXES)
-        report = ImportReport(name, reports, dry_run, notes=notes)
+        report = ImportReport(name, reports, dry_run, notes=notes, headings=table.attrs.get("columns", {}))
         if report.errors:
             for rep in reports:
                 rep.action = "error" if rep.errors else "valid"

@@ -70,8 +70,9 @@ def parse_cost(text: str) -> float | None:
 
 
 def project_id(area: str, title: str) -> str:
+    """A stable id from area and title: 'soldiner-strasse-1a2b3c4d', 'projekt-1a2b3c4d' without an area."""
     digest = hashlib.sha1(f"{area}|{title}".encode()).hexdigest()[:8]
-    return f"{slugify(short_name(area))[:40]}-{digest}"
+    return f"{slugify(short_name(area))[:40] or 'projekt'}-{digest}"
 
 
 def locate_projects(table: pd.DataFrame, areas: gpd.GeoDataFrame, places: gpd.GeoDataFrame,

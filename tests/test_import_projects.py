@@ -78,6 +78,30 @@ def test_an_address_not_in_the_table_is_kept_with_a_warning_and_no_invented_plac
     assert "row 3, field 'address': warning:" in report.as_text()
 
 
+def test_german_words_for_status_and_fund_are_understood(stores, tmp_path):
+    store, planner = stores
+    path = tmp_path / "p.csv"
+    path.write_text("id;titel;fonds;status;breite;länge\n"
+                    "g-1;Hofbegrünung;Baufonds;laufend;52,5416;13,3413\n"
+                    "g-2;Lesecafé;sonstige;Abgeschlossen;52,5416;13,3413\n"
+                    "g-3;Kiezfest;Nicht angegeben;Status unbekannt;52,5416;13,3413\n", encoding="utf-8")
+    assert import_projects(path, store, planner, username="t").committed
+    rows = {r["id"]: r for r in store.rows("projects", "id LIKE 'g-%'")}
+    assert [(rows[i]["status"], rows[i]["fund"]) for i in ("g-1", "g-2", "g-3")] == [
+        ("ongoing", "Baufonds"), ("completed", "other"), ("unknown", "not stated")]
+    path.write_text("id,title,status,lat,lon\ng-4,Spielplatz,fertig,52.5416,13.3413\n", encoding="utf-8")
+    [(_, field, reason)] = import_projects(path, store, planner, username="t").errors
+    assert field == "status" and "ongoing (laufend)" in reason
+
+
+def test_a_project_without_area_or_id_gets_a_readable_id(stores, tmp_path):
+    store, planner = stores
+    path = tmp_path / "p.csv"
+    path.write_text("title,lat,lon\nWaldlehrpfad,52.4800,13.2500\n", encoding="utf-8")  # Grunewald: no QM area
+    [row] = import_projects(path, store, planner, username="t").rows
+    assert row.id.startswith("projekt-") and len(row.id) == len("projekt-") + 8
+
+
 def test_import_then_reimport_changes_nothing(stores, addresses, tmp_path):
     store, planner = stores
     path = address_csv(addresses, tmp_path / "p.csv")

@@ -170,10 +170,10 @@ def test_upload_report_lists_errors_first_and_notes_unknown_addresses(signed_in)
            "e-3,Kiezfest,Aktionsfonds,Nirgendwostraße 5\n")
     html = upload(client, token, csv)
     tables = report_rows(html)
-    assert "1 Fehler in 1 Zeilen: Es wurde nichts gespeichert" in html and 'name="upload_id"' not in html
+    assert "Fehler: 1, in 1 von 3 Zeilen. Es wurde nichts gespeichert" in html and 'name="upload_id"' not in html
     assert tables["Fehler"] == ["3 Lesecafé fund unbekannter Fonds „Goldfonds“; möglich sind: "
                                 "Projektfonds, Baufonds, Aktionsfonds, Netzwerkfonds, Quartiersfonds (historical), "
-                                "other, not stated"]
+                                "other (sonstige), not stated (nicht angegeben)"]
     assert tables["Hinweise: Bitte prüfen Sie diese Zeilen"] == [
         "4 Kiezfest address nicht im amtlichen Adressverzeichnis (Straße, Hausnummer, Postleitzahl?): "
         "das Projekt hat keinen Standort"]
@@ -182,6 +182,17 @@ def test_upload_report_lists_errors_first_and_notes_unknown_addresses(signed_in)
     english = report_rows(upload(client, token, csv, "?lang=en"))
     assert english["Errors"][0].startswith("3 Lesecafé fund unknown fund &#39;Goldfonds&#39;; use one of Projektfonds")
     assert english["all"][2] == "4 Kiezfest no error not on the map"
+
+
+def test_upload_report_names_the_files_own_columns_and_offers_nothing_when_nothing_changes(signed_in):
+    client, token = signed_in
+    csv = "Kennung;Titel;Fonds;Breite;Länge\nh-1;Hofbegrünung;Goldfonds;52,5416;13,3413\n"
+    assert report_rows(upload(client, token, csv))["Fehler"][0].startswith("2 Hofbegrünung Fonds (fund) unbekannter")
+    good = csv.replace("Goldfonds", "Baufonds")
+    upload_id = re.search(r'name="upload_id" value="([^"]+)"', upload(client, token, good)).group(1)
+    client.post("/planung/import", data={"csrf_token": token, "upload_id": upload_id})
+    again = upload(client, token, good)
+    assert "Nichts zu importieren" in again and 'name="upload_id"' not in again
 
 
 def test_a_file_that_cannot_be_read_is_explained_on_the_upload_page(signed_in):
@@ -204,7 +215,7 @@ def test_the_upload_page_takes_the_crs_of_x_y_columns(signed_in):
     from pyproj import Transformer
     x, y = Transformer.from_crs(4326, 3068, always_xy=True).transform(13.3413, 52.5416)
     csv = f"id,title,fund,x,y\ns-1,Hofbegrünung,Baufonds,{x:.2f},{y:.2f}\n"
-    assert "Fehler in 1 Zeilen" in upload(client, token, csv)
+    assert "Fehler: 1, in 1 von 1 Zeilen" in upload(client, token, csv)
     r = client.post("/planung/import", data={"csrf_token": token, "crs": "EPSG:3068",
                                              "file": (io.BytesIO(csv.encode()), "s.csv")}, content_type="multipart/form-data")
     html = r.get_data(as_text=True)

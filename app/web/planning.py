@@ -166,7 +166,7 @@ def import_page():
     except BadRequest as exc:  # no file, or a CRS nobody knows
         _drop_upload(upload_id)
         return _import_page(exc.status, given_crs=given_crs, problem=i18n.reason(exc.args[0]))
-    if report.errors:  # nothing to confirm
+    if report.errors or not (report.counts["create"] or report.counts["update"]):  # nothing to confirm
         _drop_upload(upload_id)
         upload_id = None
     return _import_page(report=report, upload_id=upload_id, given_crs=given_crs)
