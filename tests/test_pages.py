@@ -554,7 +554,7 @@ def test_statistics_render_in_german_number_format(client, store):
     html = r.get_data(as_text=True)
     with_cost = store.rows("projects", "cost_eur IS NOT NULL")
     total = sum(p["cost_eur"] for p in with_cost)
-    assert f"bekanntes Geld: {i18n_number_de(total)} €" in html
+    assert f"bekanntes Geld: {i18n_number_de(total)}\u00a0€" in html  # never broken before the €
     assert f"hier {len(with_cost)} von 61 Projekten" in html  # money only from projects with a stated cost
     assert html.count('<svg class="chart"') == 6  # projects and money by fund, Handlungsfeld, year
     assert "Wie viele Baufonds-Euro flossen in die am stärksten belasteten Planungsräume?" in html

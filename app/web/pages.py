@@ -251,7 +251,7 @@ def kiez_rows(plr: dict, berlin: dict) -> list[dict]:
 
 def euro(value) -> str:
     """A known amount as '1.234 €' (de) or '1,234 €' (en); an unknown one as 'not stated', never 0 €."""
-    return gettext("not stated") if value is None else i18n.number(value) + " €"
+    return gettext("not stated") if value is None else i18n.number(value) + "\u00a0€"  # no break before €
 
 
 def statistics_tables(project_stats: dict) -> list[dict]:
