@@ -43,13 +43,19 @@ FILTER_PARAMS = [
     _param("handlungsfeld", _list_of(HANDLUNGSFELD_KEYS), "fields of action"),
     _param("status", _list_of(STATUSES), "project status"),
     _param("precision", _list_of(PRECISIONS), "location precision"),
-    _param("year_from", {"type": "integer", "minimum": 1990, "maximum": 2100}),
-    _param("year_to", {"type": "integer", "minimum": 1990, "maximum": 2100}),
+    _param("year_from", {"type": "integer", "minimum": 1990, "maximum": 2100},
+           "projects running in or after this year; not after year_to (400)"),
+    _param("year_to", {"type": "integer", "minimum": 1990, "maximum": 2100},
+           "projects running in or before this year; not before year_from (400)"),
     _param("climate", {"type": "string", "enum": ["true", "false"]}, "Soziales Klimaprojekt"),
     _param("area", {"type": "string"}, "QM area slug"),
     _param("bbox", BBOX, "only projects in this box"),
     _param("q", {"type": "string", "maxLength": 100}, "text in title or place"),
 ]
+
+
+COMPARE_PARAMS = [_param("sort", {"type": "string", "enum": list(SORTABLE)}),
+                  _param("order", {"type": "string", "enum": ["asc", "desc"]})]
 
 
 def _get(summary, params=(), ok=JSON, errors=(400,)):
@@ -86,14 +92,17 @@ def spec() -> dict:
             "/api/suggest": _get("Address suggestions as you type", [_param("q", {"type": "string", "maxLength": 200})]),
             "/api/indicators": _get("Indicator classes, colours and labels", errors=()),
             "/api/layers": _get("The layer catalogue with attribution", errors=()),
-            "/api/stats": _get("Projects and money by fund, Handlungsfeld, year and burden", FILTER_PARAMS, JSON, (400, 404)),
-            "/api/compare": _get("All QM areas compared", [
-                _param("sort", {"type": "string", "enum": list(SORTABLE)}),
-                _param("order", {"type": "string", "enum": ["asc", "desc"]})]),
-            "/api/compare.csv": _get("All QM areas compared, as CSV", [
-                _param("sort", {"type": "string", "enum": list(SORTABLE)}),
-                _param("order", {"type": "string", "enum": ["asc", "desc"]})],
-                {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}),
+            "/api/stats": _get("Projects and money by fund, Handlungsfeld, year and burden", FILTER_PARAMS,
+                               {**JSON, "description": "JSON. Each group has projects, with_cost (how many of them "
+                                "state a cost) and money_eur, the sum of the stated costs: a number, or null "
+                                "where no project of the group states a cost (unknown, not 0)."}, (400, 404)),
+            "/api/compare": _get("All QM areas compared", COMPARE_PARAMS,
+                                 {**JSON, "description": "JSON. money_eur is the sum of the stated costs of the "
+                                  "area's projects: a number, or null where none states a cost. Areas without "
+                                  "the sorted figure (null) come last in both orders."}),
+            "/api/compare.csv": _get("All QM areas compared, as CSV", COMPARE_PARAMS,
+                {"description": "CSV; an unknown figure (e.g. money_eur where no project states a cost) is an "
+                                "empty cell", "content": {"text/csv": {"schema": {"type": "string"}}}}),
             "/api/export/projects.{fmt}": _get("Projects matching the filter, as a file", [
                 _param("fmt", {"type": "string", "enum": list(FORMATS)}, where="path"), *FILTER_PARAMS],
                 FILE, (400, 404)),

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from . import crs
 from .errors import BadRequest
 from .projects import FUNDS, HANDLUNGSFELDER, PRECISIONS
+from .reasons import Reason
 
 FUND_KEYS = {"projektfonds": "Projektfonds", "baufonds": "Baufonds", "aktionsfonds": "Aktionsfonds",
              "netzwerkfonds": "Netzwerkfonds", "quartiersfonds": "Quartiersfonds (historical)", "other": "other",
@@ -18,6 +19,7 @@ HANDLUNGSFELD_KEYS = dict(zip(("integration", "bildung", "oeffentlicher-raum", "
                               HANDLUNGSFELDER))
 STATUSES = ("completed", "ongoing", "planned", "unknown")
 YEAR_RANGE = (1990, 2100)
+MAX_Q = 100
 assert set(FUND_KEYS.values()) == set(FUNDS)
 
 
@@ -43,13 +45,18 @@ class ProjectFilter:
             values = [v for v in (args.get(name) or "").split(",") if v]
             bad = [v for v in values if v not in allowed]
             if bad:
-                raise BadRequest(f"{name}: unknown value(s) {', '.join(bad)}; use {', '.join(allowed)}")
+                raise BadRequest(Reason("%(name)s: unknown value(s) %(bad)s; use %(allowed)s", name=name,
+                                        bad=", ".join(bad), allowed=", ".join(allowed)))
             return tuple(values)
 
+        year_from, year_to = _year(args.get("year_from"), "year_from"), _year(args.get("year_to"), "year_to")
+        if year_from is not None and year_to is not None and year_from > year_to:  # would match nothing, silently
+            raise BadRequest(Reason("year_from %(year_from)s is after year_to %(year_to)s: the years are swapped",
+                                    year_from=year_from, year_to=year_to))
         return cls(
             fund=many("fund", FUND_KEYS), handlungsfeld=many("handlungsfeld", HANDLUNGSFELD_KEYS),
             status=many("status", STATUSES), precision=many("precision", PRECISIONS),
-            year_from=_year(args.get("year_from"), "year_from"), year_to=_year(args.get("year_to"), "year_to"),
+            year_from=year_from, year_to=year_to,
             climate=_bool(args.get("climate")), area=(args.get("area") or None),
             bbox=parse_bbox(args.get("bbox")), q=_text(args.get("q")),
         )
@@ -116,9 +123,10 @@ def _year(text, name):
     try:
         year = int(text)
     except ValueError:
-        raise BadRequest(f"{name} must be a year, got {text!r}") from None
+        raise BadRequest(Reason("%(name)s must be a year, got %(text)r", name=name, text=text)) from None
     if not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]:
-        raise BadRequest(f"{name} must lie between {YEAR_RANGE[0]} and {YEAR_RANGE[1]}")
+        raise BadRequest(Reason("%(name)s must lie between %(first)s and %(last)s", name=name, first=YEAR_RANGE[0],
+                                last=YEAR_RANGE[1]))
     return year
 
 
@@ -130,14 +138,14 @@ def _bool(text):
         return True
     if value in ("0", "false", "no", "nein"):
         return False
-    raise BadRequest(f"climate must be true or false, got {text!r}")
+    raise BadRequest(Reason("climate must be true or false, got %(text)r", text=text))
 
 
 def _text(text):
     if not text:
         return None
-    if len(text) > 100:
-        raise BadRequest("q too long (at most 100 characters)")
+    if len(text) > MAX_Q:
+        raise BadRequest(Reason("q too long (at most %(n)s characters)", n=MAX_Q))
     return text.strip() or None
 
 
@@ -148,7 +156,7 @@ def parse_bbox(text):
     try:
         west, south, east, north = (float(v) for v in text.split(","))
     except ValueError:
-        raise BadRequest("bbox must be four numbers: west,south,east,north (lon/lat)") from None
+        raise BadRequest(Reason("bbox must be four numbers: west,south,east,north (lon/lat)")) from None
     if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
-        raise BadRequest("bbox must be west,south,east,north (lon/lat) with west < east and south < north")
+        raise BadRequest(Reason("bbox must be west,south,east,north (lon/lat) with west < east and south < north"))
     return west, south, east, north

@@ -1,7 +1,8 @@
 """Read-side questions the pages and the API both ask, answered from the store.
 
 Each returns plain dicts (and shapely geometries in EPSG:25833), so one answer can
-be rendered as HTML and as JSON. Errors carry their HTTP status.
+be rendered as HTML and as JSON. Errors carry their HTTP status and a ``Reason``
+(English in JSON, translated on pages).
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import replace
 from . import catalog, crs, indicators
 from .errors import AreaNotFound, BadRequest, PlanungsraumNotFound
 from .project_filter import ProjectFilter
+from .reasons import Reason
 
 PLACE_KINDS = ("green_space", "kita", "school", "youth_centre", "drinking_fountain", "cool_room",
                "water_playground", "care_home", "pharmacy")
@@ -26,7 +28,7 @@ def areas(store) -> list[dict]:
 def area(store, slug: str) -> tuple[dict, object]:
     found = store.features("qm_areas", "slug = ?", (slug,))
     if not found:
-        raise AreaNotFound(f"no QM area '{slug}'")
+        raise AreaNotFound(Reason("no QM area '%(slug)s'", slug=slug))
     return found[0]
 
 
@@ -51,7 +53,7 @@ def area_detail(store, slug: str) -> tuple[dict, object]:
 def planungsraum(store, plr_id: str) -> tuple[dict, object]:
     found = store.features("planungsraeume", "plr_id = ?", (plr_id,))
     if not found:
-        raise PlanungsraumNotFound(f"no Planungsraum '{plr_id}'")
+        raise PlanungsraumNotFound(Reason("no Planungsraum '%(plr_id)s'", plr_id=plr_id))
     row, geom = found[0]
     row = dict(row)
     row["qm_areas"] = [store.rows("qm_areas", "slug = ?", (s,))[0] for s in (row.get("qm_areas") or "").split(";") if s]

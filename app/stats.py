@@ -1,7 +1,8 @@
 """Statistics for planners: projects and money by fund, Handlungsfeld and year; areas compared;
 projects laid over the burdens of the Planungsräume they stand in.
 
-Money sums only what is known: every figure comes with how many projects state a cost.
+Money sums only what is known: every figure comes with how many projects state a cost, and
+where none does the sum is ``None`` (null in JSON, empty in CSV), never 0.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from .errors import BadRequest
 from .indicators import MULTIPLY_BURDENED_MIN, UG_INDICATORS
 from .project_filter import ProjectFilter
 from .projects import FUNDS, HANDLUNGSFELDER
+from .reasons import Reason
 
 COMPARE_COLUMNS = (  # key, label_de, label_en
     ("name", "QM-Gebiet", "QM area"), ("bezirk", "Bezirk", "District"), ("status_group", "Status", "Status"),
@@ -25,16 +27,18 @@ COMPARE_COLUMNS = (  # key, label_de, label_en
 SORTABLE = tuple(key for key, *_ in COMPARE_COLUMNS)
 
 
+def known_money(projects: list[dict]) -> dict:
+    """How many projects, how many of them state a cost, and the sum of those costs (None when none does)."""
+    costs = [p["cost_eur"] for p in projects if p.get("cost_eur") is not None]
+    return {"projects": len(projects), "with_cost": len(costs), "money_eur": sum(costs) if costs else None}
+
+
 def _tally(projects: list[dict], key_of) -> list[dict]:
-    groups: dict = defaultdict(lambda: {"projects": 0, "money_eur": 0.0, "with_cost": 0})
+    groups: dict = defaultdict(list)
     for p in projects:
         for key in key_of(p):
-            g = groups[key]
-            g["projects"] += 1
-            if p.get("cost_eur") is not None:
-                g["money_eur"] += p["cost_eur"]
-                g["with_cost"] += 1
-    return [{"key": k, **v} for k, v in groups.items()]
+            groups[key].append(p)
+    return [{"key": k, **known_money(members)} for k, members in groups.items()]
 
 
 def project_stats(store, flt: ProjectFilter | None = None) -> dict:
@@ -46,9 +50,7 @@ def project_stats(store, flt: ProjectFilter | None = None) -> dict:
     by_field.sort(key=lambda g: order.index(g["key"]) if g["key"] in order else len(order))
     by_year = sorted(_tally(projects, lambda p: [p["start_year"] if p.get("start_year") else "unknown"]),
                      key=lambda g: (g["key"] == "unknown", g["key"] if g["key"] != "unknown" else 0))
-    total = _tally(projects, lambda p: ["all"])
-    return {"filter": (flt or ProjectFilter()).args(), "total": total[0] if total else
-            {"key": "all", "projects": 0, "money_eur": 0.0, "with_cost": 0},
+    return {"filter": (flt or ProjectFilter()).args(), "total": {"key": "all", **known_money(projects)},
             "by_fund": by_fund, "by_handlungsfeld": by_field, "by_year": by_year}
 
 
@@ -61,27 +63,26 @@ def burden_overlay(store, flt: ProjectFilter | None = None) -> dict:
     projects = [r for r, _ in queries.projects(store, flt)]
     burden = {r["plr_id"]: r["ug_burden_count"] for r in store.query("SELECT plr_id, ug_burden_count FROM planungsraeume")}
     located = [p for p in projects if p.get("plr_id") in burden]
-    rows = _tally(located, lambda p: [burden[p["plr_id"]]])
-    by_count = {g["key"]: g for g in rows}
-    levels = [{"burdens": n, **{k: v for k, v in by_count.get(n, {"projects": 0, "money_eur": 0.0, "with_cost": 0}).items()
-                                if k != "key"}} for n in range(6)]
-    multiple = [p for p in located if burden[p["plr_id"]] >= MULTIPLY_BURDENED_MIN]
-    money = sum(p["cost_eur"] for p in located if p.get("cost_eur") is not None)
-    money_multiple = sum(p["cost_eur"] for p in multiple if p.get("cost_eur") is not None)
-    unlocated = [p for p in projects if p.get("plr_id") not in burden]
+    by_count = {g["key"]: g for g in _tally(located, lambda p: [burden[p["plr_id"]]])}
+    levels = [{"burdens": n, **{k: v for k, v in by_count.get(n, known_money([])).items() if k != "key"}}
+              for n in range(6)]
+    located_money = known_money(located)
+    multiple = known_money([p for p in located if burden[p["plr_id"]] >= MULTIPLY_BURDENED_MIN])
+    share = None
+    if located_money["money_eur"]:
+        share = (multiple["money_eur"] or 0) / located_money["money_eur"]
     return {"filter": (flt or ProjectFilter()).args(), "by_burden_count": levels,
             "multiply_burdened_min": MULTIPLY_BURDENED_MIN,
-            "located": {"projects": len(located), "money_eur": money},
-            "in_multiply_burdened": {"projects": len(multiple), "money_eur": money_multiple,
-                                     "share_of_money": money_multiple / money if money else None},
-            "not_located_to_a_planungsraum": {"projects": len(unlocated),
-                                              "money_eur": sum(p["cost_eur"] for p in unlocated if p.get("cost_eur") is not None)}}
+            "located": located_money,
+            "in_multiply_burdened": {**multiple, "share_of_money": share},
+            "not_located_to_a_planungsraum": known_money([p for p in projects if p.get("plr_id") not in burden])}
 
 
 def compare_areas(store, sort: str = "name", descending: bool = False) -> list[dict]:
-    """One row per QM area: residents, burdens, green, projects and known money."""
+    """One row per QM area: residents, burdens, green, projects and known money (None where no project
+    states a cost). Areas without the sorted figure come last in both orders."""
     if sort not in SORTABLE:
-        raise BadRequest(f"sort must be one of {', '.join(SORTABLE)}")
+        raise BadRequest(Reason("sort must be one of %(columns)s", columns=", ".join(SORTABLE)))
     figures = {r["zone"]: r for r in store.rows("area_indicators")}
     money = {r["area_slug"]: r for r in store.query(
         "SELECT area_slug, count(*) AS projects, sum(cost_eur) AS money_eur FROM projects GROUP BY area_slug")}
@@ -93,7 +94,7 @@ def compare_areas(store, sort: str = "name", descending: bool = False) -> list[d
                "status_group": area["status_group"], "boundary_basis": area["boundary_basis"],
                "residents": f.get("residents"), "plr_multiply_burdened": f.get("plr_multiply_burdened"),
                "green_m2_per_resident": f.get("green_m2_per_resident"),
-               "projects": m.get("projects", 0), "money_eur": m.get("money_eur") or 0.0}
+               "projects": m.get("projects", 0), "money_eur": m.get("money_eur")}
         for ind in UG_INDICATORS:
             row[f"share_high_{ind[3:]}"] = f.get(f"share_high_{ind[3:]}")
         rows.append(row)

@@ -554,7 +554,7 @@ def test_statistics_render_in_german_number_format(client, store):
     html = r.get_data(as_text=True)
     with_cost = store.rows("projects", "cost_eur IS NOT NULL")
     total = sum(p["cost_eur"] for p in with_cost)
-    assert f"bekanntes Geld: {i18n_number_de(total)} €" in html
+    assert f"bekanntes Geld: {i18n_number_de(total)}\u00a0€" in html  # never broken before the €
     assert f"hier {len(with_cost)} von 61 Projekten" in html  # money only from projects with a stated cost
     assert html.count('<svg class="chart"') == 6  # projects and money by fund, Handlungsfeld, year
     assert "Wie viele Baufonds-Euro flossen in die am stärksten belasteten Planungsräume?" in html
@@ -671,3 +671,100 @@ def test_the_reader_page_cache_keeps_no_response_that_sets_a_cookie_and_at_most_
         page_cache.remembered("bounded", "b")  # used again: now the most recent
         page_cache.remember("bounded", "d", "D", entries=2)
         assert [page_cache.remembered("bounded", k) for k in "abcd"] == [None, "B", None, "D"]
+
+
+# ------------------------------------------------------------------ the page's language everywhere; unknown money
+
+def page_text(html: str) -> str:
+    """The visible text of a page's main part, tags dropped, entities read, spaces collapsed."""
+    from html import unescape
+    main = re.search(r"<main.*?</main>", html, re.S).group(0)
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", main)))
+
+
+@pytest.mark.parametrize("path, de, en", [
+    ("/gebiete/nope", "Es gibt kein QM-Gebiet „nope“.", "no QM area 'nope'"),
+    ("/kiez/99999999", "Es gibt keinen Planungsraum „99999999“.", "no Planungsraum '99999999'"),
+    ("/vergleich?sort=foo", "sort muss eine dieser Spalten sein: name, bezirk", "sort must be one of name, bezirk"),
+    ("/statistik?year_from=abc", "year_from muss eine Jahreszahl sein, nicht 'abc'", "year_from must be a year, got 'abc'"),
+    ("/statistik?year_from=2030&year_to=2020", "Das Jahr „von“ (2030) liegt nach dem Jahr „bis“ (2020): die Jahre sind vertauscht",
+     "year_from 2030 is after year_to 2020: the years are swapped"),
+    ("/?fund=gold", "fund: unbekannte(r) Wert(e) gold", "fund: unknown value(s) gold"),
+])
+def test_error_pages_speak_the_page_language_and_the_api_stays_english(client, path, de, en):
+    german = client.get(path)
+    assert german.status_code in (400, 404)
+    assert de in page_text(german.get_data(as_text=True)) and en not in page_text(german.get_data(as_text=True))
+    english = client.get(path + ("&" if "?" in path else "?") + "lang=en")
+    assert english.status_code == german.status_code and en in page_text(english.get_data(as_text=True))
+
+
+def test_api_errors_keep_their_english_text_for_scripts(client):
+    assert client.get("/api/areas/nope").get_json() == {"error": "no QM area 'nope'"}
+    assert client.get("/api/stats?year_from=abc&lang=de").get_json() == {"error": "year_from must be a year, got 'abc'"}
+    assert client.get("/api/compare?sort=foo").get_json()["error"].startswith("sort must be one of name, bezirk")
+
+
+def chart_labels(svg: str) -> list[str]:
+    """The bar labels of one chart, a wrapped label joined again."""
+    return [" ".join(re.findall(r"<tspan[^>]*>([^<]*)</tspan>", text))
+            for text in re.findall(r'<text [^>]*text-anchor="end"[^>]*>(.*?)</text>', svg)]
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_statistics_charts_use_the_table_labels(client, lang):
+    from html import unescape
+    html = client.get(f"/statistik?lang={lang}").get_data(as_text=True)
+    for key in ("fund", "handlungsfeld", "year"):
+        block = re.search(rf'<section class="stat-block" aria-labelledby="stat-{key}">.*?</section>', html, re.S).group(0)
+        table = [unescape(label) for label in re.findall(r'<th scope="row">([^<]*)</th>', block)]
+        svgs = re.findall(r"<svg.*?</svg>", block, re.S)
+        assert len(svgs) == 2 and table
+        for svg in svgs:
+            assert [unescape(label) for label in chart_labels(svg)] == table, (lang, key)
+    fund_labels = chart_labels(re.findall(r"<svg.*?</svg>", html, re.S)[0])
+    assert ("Quartiersfonds (früher)" if lang == "de" else "Neighbourhood fund (Quartiersfonds, historical)") in fund_labels
+    assert "Quartiersfonds (historical)" not in fund_labels
+
+
+def test_climate_filter_label_in_both_languages(client):
+    for path in ("/", "/statistik"):
+        assert ">Soziale Klimaprojekte</label>" in client.get(path).get_data(as_text=True)
+        english = client.get(path + "?lang=en").get_data(as_text=True)
+        assert ">Social climate projects (Soziale Klimaprojekte)</label>" in english
+
+
+def test_unknown_money_says_not_stated_never_0_euro(client, store):
+    from tests.test_stats import areas_without_a_stated_cost
+    slug = areas_without_a_stated_cost(store)[0]
+    n = store.scalar("SELECT count(*) FROM projects WHERE area_slug = ?", (slug,))
+    for lang, known, without in (("de", "bekanntes Geld: nicht angegeben", "ohne angegebene Kosten"),
+                                 ("en", "known money: not stated", "without a stated cost")):
+        html = client.get(f"/statistik?area={slug}&lang={lang}").get_data(as_text=True)
+        text = page_text(html)
+        assert known in text and f"{n} {'Projekt' if lang == 'de' else 'project'}" in text and without in text
+        assert " 0 €" not in text, lang  # not in the summary, the tables or the charts
+        money_charts = re.findall(r"<svg.*?</svg>", html, re.S)[1::2]
+        assert all(("nicht angegeben" if lang == "de" else "not stated") in svg for svg in money_charts)
+    compare = client.get("/vergleich?sort=money_eur&order=desc").get_data(as_text=True)
+    row = re.search(rf'<tr class="compare-row[^"]*" data-slug="{slug}">.*?</tr>', compare, re.S).group(0)
+    cells = re.findall(r'<td class="num">(.*?)</td>', row, re.S)
+    assert "nicht angegeben" in cells[-1] and "€" not in cells[-1]
+    money_cells = [page_text(f"<main>{cell}</main>").strip() for cell in
+                   re.findall(r'<td class="num">([^<]*(?:<span[^>]*>[^<]*</span>)?[^<]*)</td>\s*</tr>', compare)]
+    assert len(money_cells) == 51 and "0 €" not in money_cells
+
+
+def test_known_money_counts_the_projects_without_an_amount(client, store):
+    html = client.get("/statistik").get_data(as_text=True)
+    missing = store.scalar("SELECT count(*) FROM projects WHERE cost_eur IS NULL")
+    assert missing > 0 and f"{missing} Projekte ohne angegebene Kosten" in page_text(html)
+    english = client.get("/statistik?lang=en").get_data(as_text=True)
+    assert f"{missing} projects without a stated cost" in page_text(english)
+
+
+def test_burden_rows_read_right_in_singular_and_plural(client):
+    german = page_text(client.get("/statistik").get_data(as_text=True))
+    assert "1 hohen Belastung " in german and "2 hohen Belastungen" in german and "hohe Belastung " not in german
+    english = page_text(client.get("/statistik?lang=en").get_data(as_text=True))
+    assert "1 high burden " in english and "2 high burdens" in english

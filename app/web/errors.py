@@ -1,9 +1,14 @@
-"""Errors rendered once: JSON for /api, /ogc, /tiles and /healthz, an HTML page for everything else."""
+"""Errors rendered once: JSON for /api, /ogc, /tiles and /healthz, an HTML page for everything else.
+
+An error's message may be a ``reasons.Reason``: JSON keeps its English text (scripts match
+on it), the HTML page shows it in the page's language.
+"""
 from __future__ import annotations
 
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from .. import i18n
 from ..errors import KiezkarteError
 
 JSON_PREFIXES = ("/api", "/healthz", "/ogc", "/tiles")
@@ -19,7 +24,8 @@ def set_html_renderer(render) -> None:
 def init_app(app: Flask) -> None:
     @app.errorhandler(KiezkarteError)
     def _kiezkarte_error(exc: KiezkarteError):
-        return render(exc.status, str(exc))
+        message = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
+        return render(exc.status, message)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -29,5 +35,5 @@ def init_app(app: Flask) -> None:
 def render(status: int, message: str):
     """The error as JSON (APIs) or as the HTML error page."""
     if request.path.startswith(JSON_PREFIXES) or _html_renderer is None:
-        return jsonify({"error": message}), status
-    return _html_renderer(status, message)
+        return jsonify({"error": str(message)}), status
+    return _html_renderer(status, i18n.reason(message))

@@ -249,8 +249,16 @@ def kiez_rows(plr: dict, berlin: dict) -> list[dict]:
     return rows
 
 
+def euro(value) -> str:
+    """A known amount as '1.234 €' (de) or '1,234 €' (en); an unknown one as 'not stated', never 0 €."""
+    return gettext("not stated") if value is None else i18n.number(value) + "\u00a0€"  # no break before €
+
+
 def statistics_tables(project_stats: dict) -> list[dict]:
-    """The three breakdowns (fund, Handlungsfeld, year) as labelled rows with two small charts each."""
+    """The three breakdowns (fund, Handlungsfeld, year) as labelled rows with two small charts each.
+
+    Charts and tables use the same translated labels and show an unknown amount the same way.
+    """
     def fund_label(key):
         return i18n.label(i18n.FUND, key)
 
@@ -261,29 +269,25 @@ def statistics_tables(project_stats: dict) -> list[dict]:
         return gettext("year not known") if key == "unknown" else str(key)
 
     specs = (("fund", gettext("By fund"), gettext("Fund"), "by_fund", fund_label,
-              lambda k: k if k != "not stated" else fund_label(k),
               (gettext("Projects and known money by fund"), gettext("Number of projects by fund"),
                gettext("Known money in euros by fund"))),
              ("handlungsfeld", gettext("By field of action (Handlungsfeld)"), gettext("Field of action"),
-              "by_handlungsfeld", field_label, field_label,
+              "by_handlungsfeld", field_label,
               (gettext("Projects and known money by field of action"), gettext("Number of projects by field of action"),
                gettext("Known money in euros by field of action"))),
-             ("year", gettext("By start year"), gettext("Start year"), "by_year", year_label, year_label,
+             ("year", gettext("By start year"), gettext("Start year"), "by_year", year_label,
               (gettext("Projects and known money by start year"), gettext("Number of projects by start year"),
                gettext("Known money in euros by start year"))))
     tables = []
-    for key, title, column, stat_key, label, short, (caption, projects_title, money_title) in specs:
-        groups = project_stats[stat_key]
+    for key, title, column, stat_key, label, (caption, projects_title, money_title) in specs:
         rows = [{"key": g["key"], "label": label(g["key"]), "projects": g["projects"], "with_cost": g["with_cost"],
-                 "money_eur": g["money_eur"] if g["with_cost"] else None} for g in groups]
-        chart_projects = charts.bar_chart([(short(g["key"]), g["projects"]) for g in groups],
-                                          title=projects_title,
-                                          value_format=i18n.number, colour="#0b4f8a", label_width=160, width=400,
+                 "money_eur": g["money_eur"]} for g in project_stats[stat_key]]
+        chart_projects = charts.bar_chart([(r["label"], r["projects"]) for r in rows], title=projects_title,
+                                          value_format=i18n.number, colour="#0b4f8a", label_width=180, width=420,
                                           bar_height=20)
-        chart_money = charts.bar_chart([(short(g["key"]), g["money_eur"]) for g in groups],
-                                       title=money_title,
-                                       value_format=lambda v: i18n.number(v) + " €", colour="#b35806",
-                                       label_width=160, width=440, bar_height=20)
+        chart_money = charts.bar_chart([(r["label"], r["money_eur"]) for r in rows], title=money_title,
+                                       value_format=euro, colour="#b35806", label_width=180, width=460,
+                                       bar_height=20)
         tables.append({"key": key, "title": title, "column": column, "rows": rows,
                        "caption": caption,
                        "charts": ((gettext("Projects"), chart_projects), (gettext("Known money"), chart_money))})
@@ -417,7 +421,7 @@ def init_app(app: Flask) -> None:
     i18n.init_app(app)
     app.register_blueprint(bp)
     errors.set_html_renderer(render_error)
-    app.jinja_env.filters["safe_url"] = safe_url
+    app.jinja_env.filters.update(safe_url=safe_url, euro=euro)
     app.jinja_env.globals.update(asset_url=asset_url, i18n=i18n, year_span=year_span)  # for every blueprint
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
