@@ -44,6 +44,8 @@ EPSG_25833 = "http://www.opengis.net/def/crs/EPSG/0/25833"
 SUPPORTED_CRS = (CRS84, EPSG_25833)
 TRS = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 DECIMALS = {CRS84: crs.WEB_DECIMALS, EPSG_25833: 2}
+DISPLAY_DECIMALS = {CRS84: 4, EPSG_25833: 0}       # HTML pages: about 10 m, 1 m
+CRS_NAMES = {CRS84: "CRS84", EPSG_25833: "EPSG:25833"}
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
@@ -368,9 +370,17 @@ class Page:
     time_stamp: str = ""
     query: dict = field(default_factory=dict)
 
-    @staticmethod
-    def geometry_type(geometry_json: str | None) -> str | None:
-        return None if geometry_json is None else json.loads(geometry_json)["type"]
+    def describe_geometry(self, geometry_json: str | None) -> str:
+        """The geometry for people (HTML pages): 'Point, 13.3413 52.5416 (CRS84)', 'MultiPolygon, 57
+        vertices (CRS84)' or 'no location'."""
+        if geometry_json is None:
+            return "no location"
+        geometry = shapely.from_geojson(geometry_json)
+        crs_name = CRS_NAMES[self.content_crs]
+        if geometry.geom_type == "Point":
+            digits = DISPLAY_DECIMALS[self.content_crs]
+            return f"Point, {geometry.x:.{digits}f} {geometry.y:.{digits}f} ({crs_name})"
+        return f"{geometry.geom_type}, {shapely.get_num_coordinates(geometry):,} vertices ({crs_name})"
 
     def geojson(self) -> str:
         """The GeoJSON text: geometries are already JSON, so they are spliced in, not re-encoded."""

@@ -8,10 +8,11 @@ import re
 import shutil
 import subprocess
 import threading
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 import shapely
+from markupsafe import escape
 from werkzeug.serving import make_server
 
 from app import crs, ogc
@@ -310,7 +311,7 @@ def test_single_feature_with_links_and_credits(client):
 @pytest.mark.parametrize("url", ["/ogc/collections/nowhere", "/ogc/collections/nowhere/items",
                                  "/ogc/collections/planungsraeume/items/99999999", "/ogc/no-such-thing"])
 def test_unknown_things_are_json_404s(client, url):
-    r = client.get(url, headers={"Accept": "text/html"})
+    r = client.get(url, headers={"Accept": "application/json"})
     assert r.status_code == 404 and r.mimetype == "application/json" and r.get_json()["error"]
 
 
@@ -436,3 +437,77 @@ def test_gdal_reads_every_feature_of_every_collection(live_server, app_store, tm
     area = crs.lonlat_box_in_store_crs((13.3, 52.5, 13.4, 52.55))
     expected = layer[layer.intersects(area) & (layer["bezirk"] == "Mitte")]
     assert filtered.count("OGRFeature(planungsraeume)") == len(expected) > 0
+
+
+# -- HTML for people: values, geometry, errors, icon -------------------------------------------------
+
+def _html_rows(html: str) -> dict[str, str]:
+    """The <th>name</th><td>value</td> rows of a feature page."""
+    return dict(re.findall(r"<tr><th>([^<]*)</th><td>(.*?)</td></tr>", html, flags=re.S))
+
+
+def test_html_shows_booleans_as_yes_and_no_while_json_keeps_true_and_false(client):
+    features = get_json(client, "/ogc/collections/projects/items?limit=1000")["features"]
+    climate = next(f for f in features if f["properties"]["climate"] is True)
+    other = next(f for f in features if f["properties"]["climate"] is False)
+    for feature, shown in ((climate, "yes"), (other, "no")):
+        rows = _html_rows(client.get(f"/ogc/collections/projects/items/{feature['id']}?f=html").get_data(as_text=True))
+        assert rows["climate"] == shown
+        assert rows["handlungsfeld_inferred"] == ("yes" if feature["properties"]["handlungsfeld_inferred"] else "no")
+    listing = client.get("/ogc/collections/projects/items?f=html&limit=1000").get_data(as_text=True)
+    assert "<td>True</td>" not in listing and "<td>False</td>" not in listing and "<td>yes</td>" in listing
+
+
+def test_html_geometry_cell_is_readable(client):
+    features = get_json(client, "/ogc/collections/projects/items?limit=1000")["features"]
+    placed = next(f for f in features if f["geometry"])
+    unplaced = next(f for f in features if f["geometry"] is None)
+    lon, lat = placed["geometry"]["coordinates"]
+    rows = _html_rows(client.get(f"/ogc/collections/projects/items/{placed['id']}?f=html").get_data(as_text=True))
+    assert rows["geometry"] == f"Point, {lon:.4f} {lat:.4f} (CRS84)"
+    rows = _html_rows(client.get(f"/ogc/collections/projects/items/{unplaced['id']}?f=html").get_data(as_text=True))
+    assert rows["geometry"] == "no location"
+    area = get_json(client, "/ogc/collections/qm_areas/items/beusselstrasse", query_string={"crs": EPSG_25833})
+    rows = _html_rows(client.get("/ogc/collections/qm_areas/items/beusselstrasse",
+                                 query_string={"f": "html", "crs": EPSG_25833}).get_data(as_text=True))
+    vertices = len(coordinates(area["geometry"]))
+    assert rows["geometry"] == f"{area['geometry']['type']}, {vertices:,} vertices (EPSG:25833)"
+    assert "<code>" + EPSG_25833 + "</code>" in rows["CRS"]
+    listing = client.get("/ogc/collections/projects/items?f=html&limit=1000").get_data(as_text=True)
+    assert f"Point, {lon:.4f} {lat:.4f} (CRS84)" in listing and "<td>no location</td>" in listing
+    assert "none (" not in listing
+
+
+@pytest.mark.parametrize("url, status", [
+    ("/ogc/collections/projects/items/no-such-project", 404), ("/ogc/collections/nowhere", 404),
+    ("/ogc/collections/nowhere/items", 404), ("/ogc/no-such-thing", 404),
+    ("/ogc/collections/projects/items?limit=0", 400), ("/ogc/collections/projects/items?colour=red", 400)])
+def test_errors_of_html_requests_are_html_pages_with_their_status(client, url, status):
+    json_answer = client.get(url)
+    assert json_answer.status_code == status and json_answer.mimetype == "application/json"
+    message = json_answer.get_json()["error"]
+    by_f = client.get(url + ("&" if "?" in url else "?") + "f=html")
+    by_accept = client.get(url, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    for r in (by_f, by_accept):
+        assert r.status_code == status and r.mimetype == "text/html", r.data[:200]
+        html = r.get_data(as_text=True)
+        assert html.startswith("<!doctype html>") and f"({status})</h1>" in html
+        assert str(escape(message)) in html and '{"error"' not in html
+    assert "Accept" in by_accept.headers["Vary"]
+
+
+def test_html_error_pages_escape_what_the_request_said(client):
+    evil = "<img src=x onerror=alert(1)>"
+    r = client.get("/ogc/collections/projects/items/" + quote(evil, safe=""), query_string={"f": "html"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 404 and evil not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_every_html_page_declares_the_sites_icon(client):
+    for url in ["/ogc", "/ogc/collections", "/ogc/collections/projects/items", "/ogc/collections/projects/schema",
+                "/ogc/collections/planungsraeume/items/01200517", "/ogc/collections/nowhere", "/ogc/api"]:
+        html = client.get(url, query_string={"f": "html"}).get_data(as_text=True)
+        icon = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', html)
+        assert icon, url
+        answer = client.get(icon.group(1))
+        assert answer.status_code == 200 and answer.mimetype == "image/svg+xml" and b"<svg" in answer.data

@@ -625,7 +625,7 @@ def test_navigation_offers_statistics_comparison_and_planning_to_everybody(clien
         for target in ("/statistik", "/vergleich", "/planung/"):
             assert target + suffix in page.links, (path, target)
     html = client.get("/?lang=en").get_data(as_text=True)
-    assert "Reading this site sets no cookies" in html and "Only planners who sign in get one session cookie" in html
+    assert "Reading this site sets no cookies" in html and "Only the planners’ sign-in form sets one" in html
     assert "This site sets no cookies" not in html
 
 

@@ -2,17 +2,20 @@
 
 The format comes from ``f=json|html``, else from the Accept header (JSON unless HTML is
 preferred, so GDAL, QGIS and curl get JSON and browsers get HTML). Links are absolute,
-built from the request's root URL.
+built from the request's root URL. Errors follow the same choice: JSON ``{"error": …}`` for
+clients, an HTML page with the same status for browsers.
 """
 from __future__ import annotations
 
 import json
 
 from flask import Blueprint, Response, render_template, request
+from werkzeug.exceptions import HTTPException
 
 from .. import ogc
-from ..errors import BadRequest
+from ..errors import BadRequest, KiezkarteError, NotFound
 from . import get_store
+from .errors import render as render_error
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
@@ -33,6 +36,14 @@ def _wants_html() -> bool:
         return f == "html"
     best = request.accept_mimetypes.best_match([ogc.JSON, ogc.GEOJSON, ogc.HTML], default=ogc.JSON)
     return best == ogc.HTML
+
+
+def _prefers_html() -> bool:
+    """Like ``_wants_html``, but never raises: an error page must not fail on a bad ``f``."""
+    try:
+        return _wants_html()
+    except BadRequest:
+        return False
 
 
 def _respond(body: str, content_type: str, headers: dict | None = None) -> Response:
@@ -104,3 +115,20 @@ def item(collection_id, feature_id):
     if _wants_html():
         return _respond(render_template("ogc/item.html", page=page, base=_base()), "text/html; charset=utf-8")
     return _respond(page.feature(), ogc.GEOJSON, {"Content-Crs": f"<{page.content_crs}>"})
+
+
+@bp.get("/<path:unknown>")
+def unknown_path(unknown):
+    raise NotFound(f"no resource '/{unknown}' in this API; start at {_base()}")
+
+
+@bp.errorhandler(KiezkarteError)
+@bp.errorhandler(HTTPException)
+def error(exc):
+    """Errors of this API: an HTML page for browsers (``f=html`` or Accept), else JSON."""
+    status = getattr(exc, "status", None) or getattr(exc, "code", None) or 500
+    message = str(exc) if isinstance(exc, KiezkarteError) else (exc.description or exc.name)
+    if not _prefers_html():
+        return render_error(status, message)
+    html = render_template("ogc/error.html", status=status, message=message, base=_base())
+    return _respond(html, "text/html; charset=utf-8"), status

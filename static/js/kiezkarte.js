@@ -185,11 +185,20 @@
       sources.setAttribute("role", "note");
       sources.setAttribute("aria-label", cfg.text.sources);
     }
+    this.popupOptions = popupOptions(map);
     map.setMinZoom(9);
     map.setMaxBounds(L.latLngBounds([52.2, 12.8], [52.85, 14.05]));
     this.initialView = { center: map.getCenter(), zoom: map.getZoom() };
     this.setupInteraction();
     this.setupTiles();
+  }
+
+  // A popup that opens near the top edge is panned into view below the zoom buttons (and the
+  // legend beside them in embeds), not under them: the top padding clears the zoom control.
+  function popupOptions(map) {
+    var zoom = map.zoomControl && map.zoomControl.getContainer();
+    var below = zoom && zoom.offsetHeight ? zoom.offsetTop + zoom.offsetHeight : 80;
+    return { autoPanPaddingTopLeft: L.point(10, below + 10), autoPanPaddingBottomRight: L.point(10, 10) };
   }
 
   // Made when a popup first needs it: a NumberFormat costs tens of milliseconds to create.
@@ -474,7 +483,7 @@
       style: function (f) { return self.plrStyle(f); },
       onEachFeature: function (f, layer) {
         layer.kkSel = "plr:" + f.properties.plr_id;
-        layer.bindPopup(function () { return self.plrPopup(f.properties); });
+        layer.bindPopup(function () { return self.plrPopup(f.properties); }, self.popupOptions);
       }
     }).addTo(this.map);
   };
@@ -553,7 +562,7 @@
         style: function (f) { return self.areaStyle(f); },
         onEachFeature: function (f, layer) {
           layer.kkSel = "area:" + f.properties.slug;
-          layer.bindPopup(function () { return self.areaPopup(f.properties); });
+          layer.bindPopup(function () { return self.areaPopup(f.properties); }, self.popupOptions);
         }
       });
       if (self.visible["areas-" + group] !== false) self.layers["areas-" + group].addTo(self.map);
@@ -598,7 +607,7 @@
       });
       marker.kkIds = features.map(function (f) { return String(f.properties.id); });
       marker.kkSel = "project:" + marker.kkIds[0];
-      marker.bindPopup(function () { return self.projectPopup(features); }, { maxWidth: 320 });
+      marker.bindPopup(function () { return self.projectPopup(features); }, L.extend({ maxWidth: 320 }, self.popupOptions));
       marker.on("add", function () {
         var node = marker.getElement();
         if (node) node.setAttribute("aria-label", title);
@@ -696,7 +705,7 @@
         },
         onEachFeature: function (f, layer) {
           layer.kkSel = "place:" + f.id;  // ids are "<kind>:<number>"
-          layer.bindPopup(function () { return self.placePopup(spec, f.properties); });
+          layer.bindPopup(function () { return self.placePopup(spec, f.properties); }, self.popupOptions);
         }
       });
       if (self.visible[kind]) self.places[kind].addTo(self.map);
