@@ -109,16 +109,16 @@ def lookup_point(store, *, lon=None, lat=None, x=None, y=None) -> dict:
 
 
 def suggest(store, text: str, limit: int = MAX_SUGGESTIONS) -> list[dict]:
-    """Suggestions as you type: streets, or addresses once a house number is typed (only in
-    the postcode, when one is typed: a suggestion typed back suggests itself)."""
+    """Suggestions as you type: streets, or addresses once a house number is typed (the typed
+    suffix first; only in the postcode, when one is typed: a suggestion typed back suggests itself)."""
     m = re.match(r"^\s*(?P<street>.*?[^\d\s,])\.?\s+(?P<hnr>\d+)\s*(?P<suffix>[a-zA-Z]?)", text or "")
     if not m:
         return suggest_streets(store, text, limit)
     plz = (parse_address(text) or {}).get("plz", "")
     rows = store.query("SELECT street, hnr, hnr_suffix, plz, ortsteil, plr_id FROM addresses "
                        "WHERE street_key = ? AND hnr LIKE ? AND (? = '' OR plz = ?) "
-                       "ORDER BY length(hnr), hnr, hnr_suffix, plz, fid LIMIT ?",
-                       (name_key(m.group("street")), m.group("hnr") + "%", plz, plz, limit))
+                       "ORDER BY length(hnr), hnr, hnr_suffix <> ?, hnr_suffix, plz, fid LIMIT ?",
+                       (name_key(m.group("street")), m.group("hnr") + "%", plz, plz, m.group("suffix").upper(), limit))
     return [{"label": address_label(r), **r} for r in rows]
 
 
