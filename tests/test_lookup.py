@@ -17,8 +17,7 @@ from app.names import name_key
 from tests.conftest import RAW_DIR, unbuilt_store_url
 
 
-@pytest.fixture(scope="module")
-def table():
+def read_table() -> pd.DataFrame:
     """The address table, only entries with a house number (the others are no addresses one types)."""
     table = pd.read_csv(RAW_DIR / "adressen_plr" / "adressen.csv.gz", dtype=str, keep_default_na=False)
     table = table[table["hnr"] != ""].copy()
@@ -26,13 +25,7 @@ def table():
     return table
 
 
-@pytest.fixture(scope="module")
-def address_sample(table):
-    return table.sample(10, random_state=20261124)
-
-
-@pytest.fixture(scope="module")
-def places_of(table):
+def several_places(table: pd.DataFrame) -> dict:
     """{(street key, number, suffix): {(postcode, Planungsraum), ...}} for the entries the table
     has in more than one postcode or Planungsraum."""
     places = table.drop_duplicates(["key", "hnr", "hnr_zusatz", "plz", "PLR_ID"])
@@ -43,13 +36,33 @@ def places_of(table):
     return found
 
 
-@pytest.fixture(scope="module")
-def ambiguous(table, places_of):
-    """Six entries whose street, number and suffix lie in more than one Planungsraum."""
+def ambiguous_addresses(table: pd.DataFrame, places_of: dict, n: int, seed: int) -> list[tuple[str, set]]:
+    """``n`` addresses as typed ('Rostocker Straße 30') that lie in more than one Planungsraum,
+    with their {(postcode, Planungsraum)}."""
     many = [k for k, places in places_of.items() if len({plr for _, plr in places}) > 1]
-    keys = pd.Series(many).sample(6, random_state=11).tolist()
+    keys = pd.Series(many).sample(n, random_state=seed).tolist()
     first = table.drop_duplicates(["key", "hnr", "hnr_zusatz"]).set_index(["key", "hnr", "hnr_zusatz"])
     return [(f"{first.loc[k, 'str_name']} {k[1]}{k[2]}", places_of[k]) for k in keys]
+
+
+@pytest.fixture(scope="module")
+def table():
+    return read_table()
+
+
+@pytest.fixture(scope="module")
+def address_sample(table):
+    return table.sample(10, random_state=20261124)
+
+
+@pytest.fixture(scope="module")
+def places_of(table):
+    return several_places(table)
+
+
+@pytest.fixture(scope="module")
+def ambiguous(table, places_of):
+    return ambiguous_addresses(table, places_of, 6, seed=11)
 
 
 def test_ten_addresses_from_the_table_resolve_to_their_planungsraum(store, address_sample):
