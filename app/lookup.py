@@ -24,11 +24,13 @@ from .names import name_key
 _ADDRESS = re.compile(
     r"^\s*(?:(?P<plz1>\d{5})\s+)?(?P<street>.*?\D)\.?\s*(?P<hnr>(?<!,)(?<!,\s)\d+|\d{1,4})\s*(?P<suffix>[a-zA-Z])?"
     r"(?:[\s,]+(?P<plz2>\d{5}))?(?:[\s,]+(?P<place>[^\W\d_][^\d]*?))?\s*$", re.IGNORECASE)
-# A street as suggestions label it: "Ackerstraße, 13355 Gesundbrunnen".
-_STREET_LABEL = re.compile(r"^\s*(?P<street>.*?\S)\s*,\s*(?P<plz>\d{5})(?:\s+[^\W\d_][^\d]*)?\s*$")
+# A street as suggestions label it ("Ackerstraße, 13355 Gesundbrunnen"), or after its postcode.
+_STREET_LABEL = re.compile(r"^\s*(?P<street>.*?\S)\s*,\s*(?P<plz>\d{5})(?:\s+[^\W\d_][^\d]*)?\s*$"
+                           r"|^\s*(?P<plz1>\d{5})\s+(?P<street1>\D+?)\s*$")
 # What a street name (and a postcode or Ortsteil) is written with; anything else is no address.
 _ADDRESS_LIKE = re.compile(r"^(?=.*[^\W\d_].*[^\W\d_])[\w\s.,'()/\-]+$")
 MAX_SUGGESTIONS = 8
+MAX_HNR = 99_999  # above any house number; a longer typed one is compared as this (SQL integers are 64-bit)
 
 
 def parse_address(text: str) -> dict | None:
@@ -126,7 +128,8 @@ def suggest_streets(store, text: str, limit: int = MAX_SUGGESTIONS) -> list[dict
     """Streets starting with what was typed, else the closest spellings, each in every
     postcode it has (only the one typed in a label like 'Ackerstraße, 13355 Gesundbrunnen')."""
     label = _STREET_LABEL.match(text or "")
-    street, plz = (label["street"], label["plz"]) if label else (re.sub(r"\d.*$", "", text or ""), "")
+    street, plz = ((label["street"] or label["street1"], label["plz"] or label["plz1"]) if label
+                   else (re.sub(r"\d.*$", "", text or ""), ""))
     key = name_key(street)
     if not key:
         return []
@@ -147,7 +150,7 @@ def suggest_addresses(store, parsed: dict, limit: int = MAX_SUGGESTIONS) -> list
     rows = store.query("SELECT street, hnr, hnr_suffix, plz, ortsteil, plr_id FROM addresses "
                        "WHERE street_key = ? AND hnr <> '' "
                        "ORDER BY plz <> ?, abs(CAST(hnr AS INTEGER) - ?), hnr_suffix, plz, fid LIMIT ?",
-                       (parsed["street_key"], parsed["plz"], int(parsed["hnr"]), limit))
+                       (parsed["street_key"], parsed["plz"], min(int(parsed["hnr"]), MAX_HNR), limit))
     if rows:
         return [{"label": address_label(r), "search": address_label(r), **r} for r in rows]
     number = parsed["hnr"] + parsed["suffix"]

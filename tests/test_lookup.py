@@ -269,9 +269,10 @@ def test_a_street_label_typed_back_suggests_that_street_in_that_postcode(store, 
     several = table.groupby("str_name")["plz"].nunique()
     street = several[several > 1].sample(1, random_state=5).index[0]
     for s in lookup.suggest_streets(store, street):
-        result = lookup.lookup_address(store, s["label"])
-        assert result["reason"] == "no_house_number", s["label"]
-        assert [x["label"] for x in result["suggestions"]] == [s["label"]]
+        for text in (s["label"], f"{s['plz']} {s['street']}"):
+            result = lookup.lookup_address(store, text)
+            assert result["reason"] == "no_house_number", text
+            assert [x["label"] for x in result["suggestions"]] == [s["label"]], text
 
 
 # ------------------------------------------------------------------ a misspelt street keeps the typed number
@@ -367,3 +368,9 @@ def test_the_import_places_suggestion_labels_and_ambiguous_addresses_where_the_s
     placed = {r["id"]: r["plr_id"] for r in store.rows("projects", "id LIKE 'label-%'")}
     for i, text in enumerate(texts):
         assert placed[f"label-{i}"] == lookup.lookup_address(store, text)["planungsraum"]["plr_id"], text
+
+
+def test_a_house_number_longer_than_any_suggests_the_highest_on_the_street(store, address_sample):
+    row = address_sample.iloc[0]
+    result = lookup.lookup_address(store, f"{row.str_name} {'9' * 30}")
+    assert result["reason"] == "not_found" and result["suggestions"][0]["street"] == row.str_name
