@@ -1,9 +1,10 @@
 """Find a Kiez: an address or a point -> Planungsraum and QM area(s).
 
 Addresses are looked up in the official address table (no geocoder): street and
-number, postcode optional, tolerant of 'Str.'/'Straße', case and spaces. A point is
-WGS84 lon/lat or EPSG:25833 x/y. Nothing found is an answer with suggestions and a
-``reason`` code (no_house_number, not_found, outside_berlin), never an exception.
+number, postcode and Ortsteil optional (so a suggestion's label can be typed back), tolerant
+of 'Str.'/'Straße', case, spaces and commas. A point is WGS84 lon/lat or EPSG:25833 x/y.
+Nothing found is an answer with suggestions and a ``reason`` code (not_an_address,
+no_house_number, not_found, outside_berlin), never an exception.
 """
 from __future__ import annotations
 
@@ -15,12 +16,21 @@ from . import crs
 from .errors import BadRequest
 from .names import name_key
 
-# The house number is the last number before an optional postcode; street names may
-# contain digits themselves ("Privatstraße 2 14", "Straße 101 5").
+# The house number is the last number before an optional postcode and Ortsteil ("Ackerstraße 5,
+# 13585 Spandau", as suggestions are labelled); street names may contain digits themselves
+# ("Privatstraße 2 14", "Straße 101 5"). A five-digit number after a comma is a postcode
+# ("Ackerstraße, 13355 Gesundbrunnen": no house number). The Ortsteil is read, not checked:
+# the postcode decides, as in the import (``import_rows``).
 _ADDRESS = re.compile(
-    r"^\s*(?:(?P<plz1>\d{5})\s+)?(?P<street>.*?\D)\.?\s*(?P<hnr>\d+)\s*(?P<suffix>[a-zA-Z])?"
-    r"(?:\s*,?\s*(?P<plz2>\d{5}))?(?:\s*,?\s*berlin)?\s*$", re.IGNORECASE)
+    r"^\s*(?:(?P<plz1>\d{5})\s+)?(?P<street>.*?\D)\.?\s*(?P<hnr>(?<!,)(?<!,\s)\d+|\d{1,4})\s*(?P<suffix>[a-zA-Z])?"
+    r"(?:[\s,]+(?P<plz2>\d{5}))?(?:[\s,]+(?P<place>[^\W\d_][^\d]*?))?\s*$", re.IGNORECASE)
+# A street as suggestions label it ("Ackerstraße, 13355 Gesundbrunnen"), or after its postcode.
+_STREET_LABEL = re.compile(r"^\s*(?P<street>.*?\S)\s*,\s*(?P<plz>\d{5})(?:\s+[^\W\d_][^\d]*)?\s*$"
+                           r"|^\s*(?P<plz1>\d{5})\s+(?P<street1>\D+?)\s*$")
+# What a street name (and a postcode or Ortsteil) is written with; anything else is no address.
+_ADDRESS_LIKE = re.compile(r"^(?=.*[^\W\d_].*[^\W\d_])[\w\s.,'()/\-]+$")
 MAX_SUGGESTIONS = 8
+MAX_HNR = 99_999  # above any house number; a longer typed one is compared as this (SQL integers are 64-bit)
 
 
 def parse_address(text: str) -> dict | None:
@@ -41,6 +51,9 @@ def best_first(suffix: str) -> str:
 
 
 def lookup_address(store, text: str) -> dict:
+    """The Kiez of an address, and in ``other_matches`` the other postcodes and Planungsräume
+    it was found in; ``ambiguous``: with no postcode typed, they lie in more than one
+    Planungsraum (the search then lets the resident choose instead of guessing)."""
     text = (text or "").strip()
     if not text:
         raise BadRequest("give an address, e.g. 'Ackerstraße 1'")
@@ -48,6 +61,9 @@ def lookup_address(store, text: str) -> dict:
         raise BadRequest("address too long (at most 200 characters)")
     parsed = parse_address(text)
     if parsed is None:
+        if not _ADDRESS_LIKE.match(text):
+            return {"query": text, "found": False, "reason": "not_an_address", "message": "no address recognised",
+                    "suggestions": []}
         return {"query": text, "found": False, "reason": "no_house_number", "message": "no house number found",
                 "suggestions": suggest_streets(store, text)}
     where, params = "a.street_key = ? AND a.hnr = ?", [parsed["street_key"], parsed["hnr"]]
@@ -60,13 +76,20 @@ def lookup_address(store, text: str) -> dict:
     if not rows:
         return {"query": text, "found": False, "reason": "not_found", "message": "address not in the address table",
                 "suggestions": suggest_addresses(store, parsed)}
-    best = rows[0]
-    plr_ids = sorted({r["plr_id"] for r in rows})
-    return {"query": text, "found": True,
-            "address": {"street": best["street"], "hnr": best["hnr"], "hnr_suffix": best["hnr_suffix"],
-                        "plz": best["plz"], "ortsteil": best["ortsteil"]},
-            "exact": bool(exact), **_kiez(store, best["plr_id"]),
-            "other_planungsraeume": [p for p in plr_ids if p != best["plr_id"]]}
+    best, *others = _matches(store, rows)
+    other_plrs = sorted({m["planungsraum"]["plr_id"] for m in others} - {best["planungsraum"]["plr_id"]})
+    return {"query": text, "found": True, **best, "exact": bool(exact),
+            "ambiguous": bool(other_plrs) and not parsed["plz"], "other_planungsraeume": other_plrs,
+            "other_matches": others}
+
+
+def _matches(store, rows: list[dict]) -> list[dict]:
+    """The first of ``rows`` (best first) for each postcode and Planungsraum, with its Kiez."""
+    firsts = {}
+    for r in rows:
+        firsts.setdefault((r["plz"], r["plr_id"]), r)
+    return [{"address": {k: r[k] for k in ("street", "hnr", "hnr_suffix", "plz", "ortsteil")}, **_kiez(store, r["plr_id"])}
+            for r in firsts.values()]
 
 
 def lookup_point(store, *, lon=None, lat=None, x=None, y=None) -> dict:
@@ -88,41 +111,55 @@ def lookup_point(store, *, lon=None, lat=None, x=None, y=None) -> dict:
 
 
 def suggest(store, text: str, limit: int = MAX_SUGGESTIONS) -> list[dict]:
-    """Suggestions as you type: streets, or addresses once a house number is typed."""
+    """Suggestions as you type: streets, or addresses once a house number is typed (the typed
+    suffix first; only in the postcode, when one is typed: a suggestion typed back suggests itself)."""
     m = re.match(r"^\s*(?P<street>.*?[^\d\s,])\.?\s+(?P<hnr>\d+)\s*(?P<suffix>[a-zA-Z]?)", text or "")
     if not m:
         return suggest_streets(store, text, limit)
+    plz = (parse_address(text) or {}).get("plz", "")
     rows = store.query("SELECT street, hnr, hnr_suffix, plz, ortsteil, plr_id FROM addresses "
-                       "WHERE street_key = ? AND hnr LIKE ? ORDER BY length(hnr), hnr, hnr_suffix, plz, fid LIMIT ?",
-                       (name_key(m.group("street")), m.group("hnr") + "%", limit))
-    return [{"label": _address_label(r), **r} for r in rows]
+                       "WHERE street_key = ? AND hnr LIKE ? AND (? = '' OR plz = ?) "
+                       "ORDER BY length(hnr), hnr, hnr_suffix <> ?, hnr_suffix, plz, fid LIMIT ?",
+                       (name_key(m.group("street")), m.group("hnr") + "%", plz, plz, m.group("suffix").upper(), limit))
+    return [{"label": address_label(r), **r} for r in rows]
 
 
 def suggest_streets(store, text: str, limit: int = MAX_SUGGESTIONS) -> list[dict]:
-    """Streets starting with what was typed, else the closest spellings."""
-    key = name_key(re.sub(r"\d.*$", "", text or ""))
+    """Streets starting with what was typed, else the closest spellings, each in every
+    postcode it has (only the one typed in a label like 'Ackerstraße, 13355 Gesundbrunnen')."""
+    label = _STREET_LABEL.match(text or "")
+    street, plz = ((label["street"] or label["street1"], label["plz"] or label["plz1"]) if label
+                   else (re.sub(r"\d.*$", "", text or ""), ""))
+    key = name_key(street)
     if not key:
         return []
     rows = store.query("SELECT street, plz, ortsteil FROM streets WHERE street_key >= ? AND street_key < ? "
-                       "ORDER BY street_key, plz LIMIT ?", (key, key + "\uffff", limit))
+                       "AND (? = '' OR plz = ?) ORDER BY street_key, plz LIMIT ?", (key, key + "\uffff", plz, plz, limit))
     if not rows:
         close = difflib.get_close_matches(key, store.street_keys, n=limit, cutoff=0.75)
         rows = [r for k in close for r in store.query(
-            "SELECT street, plz, ortsteil FROM streets WHERE street_key = ? ORDER BY plz LIMIT 2", (k,))][:limit]
+            "SELECT street, plz, ortsteil FROM streets WHERE street_key = ? AND (? = '' OR plz = ?) ORDER BY plz",
+            (k, plz, plz))][:limit]
     return [{"label": f"{r['street']}, {r['plz']} {r['ortsteil']}", **r} for r in rows]
 
 
 def suggest_addresses(store, parsed: dict, limit: int = MAX_SUGGESTIONS) -> list[dict]:
-    """The nearest house numbers on the street, or streets spelled alike."""
-    rows = store.query("SELECT street, hnr, hnr_suffix, plz, ortsteil FROM addresses WHERE street_key = ? "
-                       "ORDER BY abs(CAST(hnr AS INTEGER) - ?), hnr_suffix, fid LIMIT ?",
-                       (parsed["street_key"], int(parsed["hnr"]), limit))
-    if not rows:
-        return suggest_streets(store, parsed["street"], limit)
-    return [{"label": _address_label(r), **r} for r in rows]
+    """The nearest house numbers on the street (in the typed postcode first), or the streets
+    spelled alike. Each says what to ``search`` for: the typed number stays with the street
+    and postcode chosen."""
+    rows = store.query("SELECT street, hnr, hnr_suffix, plz, ortsteil, plr_id FROM addresses "
+                       "WHERE street_key = ? AND hnr <> '' "
+                       "ORDER BY plz <> ?, abs(CAST(hnr AS INTEGER) - ?), hnr_suffix, plz, fid LIMIT ?",
+                       (parsed["street_key"], parsed["plz"], min(int(parsed["hnr"]), MAX_HNR), limit))
+    if rows:
+        return [{"label": address_label(r), "search": address_label(r), **r} for r in rows]
+    number = parsed["hnr"] + parsed["suffix"]
+    return [{**s, "search": f"{s['street']} {number}, {s['plz']} {s['ortsteil']}"}
+            for s in suggest_streets(store, parsed["street"], limit)]
 
 
-def _address_label(r: dict) -> str:
+def address_label(r: dict) -> str:
+    """How suggestions and choices show an address; typed back, it finds the same one."""
     return f"{r['street']} {r['hnr']}{r['hnr_suffix']}, {r['plz']} {r['ortsteil']}"
 
 

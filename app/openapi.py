@@ -18,6 +18,41 @@ FILE = {"description": "the file", "content": {
     "application/geopackage+sqlite3": {"schema": {"type": "string", "format": "binary"}}}}
 
 
+_STRING, _STRINGS = {"type": "string"}, {"type": "array", "items": {"type": "string"}}
+ADDRESS = {"type": "object", "required": ["street", "hnr", "hnr_suffix", "plz", "ortsteil"],
+           "properties": {k: _STRING for k in ("street", "hnr", "hnr_suffix", "plz", "ortsteil")}}
+KIEZ = {  # the Planungsraum and QM areas of an address or a point
+    "planungsraum": {"type": "object", "required": ["plr_id", "plr_name", "bezirk", "bezirksregion"],
+                     "properties": {k: _STRING for k in ("plr_id", "plr_name", "bezirk", "bezirksregion")}},
+    "qm_areas": {"type": "array", "items": {"type": "object", "required": ["slug", "name", "status", "boundary_basis"],
+                                            "properties": {k: _STRING for k in ("slug", "name", "status", "boundary_basis")}}}}
+LOOKUP = {"description": "The Kiez found, or why none was (found false, a reason, suggestions)",
+          "content": {"application/json": {"schema": {"type": "object", "required": ["found"], "properties": {
+              "query": {**_STRING, "description": "the address as typed"},
+              "found": {"type": "boolean"},
+              "reason": {"type": "string", "enum": ["not_an_address", "no_house_number", "not_found", "outside_berlin"]},
+              "message": _STRING,
+              "suggestions": {"type": "array", "description": "streets or addresses spelled alike; search: the text to "
+                              "look up for this choice (it keeps a typed house number)", "items": {
+                                  "type": "object", "required": ["label", "street", "plz", "ortsteil"],
+                                  "properties": {k: _STRING for k in ("label", "search", "street", "hnr", "hnr_suffix",
+                                                                       "plz", "ortsteil", "plr_id")}}},
+              "address": {**ADDRESS, "description": "the address found; of several, the first by typed suffix, "
+                                                    "suffix and postcode"},
+              "exact": {"type": "boolean", "description": "the typed house-number suffix exists"},
+              **KIEZ,
+              "ambiguous": {"type": "boolean", "description": "no postcode was typed and the address exists in more "
+                            "than one Planungsraum (see other_matches): ask which one is meant"},
+              "other_planungsraeume": {**_STRINGS, "description": "the Planungsräume of other_matches but the one "
+                                       "answered"},
+              "other_matches": {"type": "array", "description": "the same street and number under other postcodes or "
+                                "in other Planungsräume, each with its Kiez", "items": {
+                                    "type": "object", "required": ["address", "planungsraum", "qm_areas"],
+                                    "properties": {"address": ADDRESS, **KIEZ}}},
+              "point": {"type": "object", "required": ["x", "y", "crs"], "properties": {
+                  "x": {"type": "number"}, "y": {"type": "number"}, "crs": _STRING}}}}}}}
+
+
 NO_NUL = "^[^\\u0000]*$"  # every text parameter: NUL characters are refused (app/web/request_input.py)
 
 
@@ -88,7 +123,8 @@ def spec() -> dict:
             "/api/lookup": _get("An address or a point -> Planungsraum and QM areas", [
                 _param("address", {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"}),
                 _param("lat", {"type": "number"}),
-                _param("lon", {"type": "number"}), _param("x", {"type": "number"}), _param("y", {"type": "number"})]),
+                _param("lon", {"type": "number"}), _param("x", {"type": "number"}), _param("y", {"type": "number"})],
+                LOOKUP),
             "/api/suggest": _get("Address suggestions as you type", [_param("q", {"type": "string", "maxLength": 200})]),
             "/api/indicators": _get("Indicator classes, colours and labels", errors=()),
             "/api/layers": _get("The layer catalogue with attribution", errors=()),

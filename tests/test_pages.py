@@ -365,9 +365,9 @@ def test_static_files_are_compressed_and_cached(client):
 
 def test_search_redirects_to_the_kiez_of_an_address(client):
     r = client.get("/suche?address=Ackerstra%C3%9Fe+1")
-    assert r.status_code == 303 and r.headers["Location"].endswith("/kiez/01100309")
+    assert r.status_code == 303 and re.search(r"/kiez/01100309\?address=[^&]+$", r.headers["Location"])
     r = client.get("/suche?address=Ackerstra%C3%9Fe+1&lang=en")
-    assert r.headers["Location"].endswith("/kiez/01100309?lang=en")
+    assert re.search(r"/kiez/01100309\?address=[^&]+&lang=en$", r.headers["Location"])
 
 
 def test_search_without_a_match_shows_suggestions(client):

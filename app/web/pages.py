@@ -3,7 +3,7 @@
 /                 Berlin overview map, address search, projects by filter, every QM area as a table
 /gebiete/<slug>   one QM area: map, figures next to Berlin's, projects by filter, sources
 /kiez/<plr_id>    one Planungsraum: the same, with its QM area(s)
-/suche            find my Kiez without JavaScript (redirects to the Kiez page)
+/suche            find my Kiez without JavaScript (redirects to the Kiez page, or lists the choices)
 /statistik        projects and known money by fund, Handlungsfeld and year; projects over burdens
 /vergleich        every QM area compared, sortable by every column, as CSV too
 /static/<path>    our assets: gzip, ETag, long cache with a content-hash version
@@ -85,27 +85,58 @@ def area(slug):
 
 
 @bp.get("/kiez/<plr_id>")
-@for_readers
 def kiez(plr_id):
+    """One Planungsraum. Arriving from the search (``?address=``) it names the address found in
+    it; such pages are not kept (one per address would push the others out of the cache)."""
+    if "address" in request.args:
+        return kiez_page(plr_id)
+    return kept_kiez_page(plr_id=plr_id)
+
+
+def kiez_page(plr_id):
     row, geom = queries.planungsraum(get_store(), plr_id)
     state = filters.map_state()
     map_page = map_once(("kiez", plr_id, state), lambda env: maps.kiez_map(env, row, geom, state))
-    return render_page("kiez.html", plr=row, map_page=map_page,
+    return render_page("kiez.html", plr=row, map_page=map_page, searched=searched_address(plr_id),
                  indicators=kiez_rows(row, row["berlin"]), residents_date=RESIDENTS_DATE)
+
+
+kept_kiez_page = for_readers(kiez_page)
+
+
+def searched_address(plr_id: str) -> str | None:
+    """The address in ``?address=`` as the address table writes it, if it lies in this Kiez
+    (looked up again: a link cannot make a Kiez claim an address that is elsewhere)."""
+    text = request.args.get("address", "").strip()
+    if not text or len(text) > MAX_QUERY:
+        return None
+    result = lookup.lookup_address(get_store(), text)
+    matches = [result, *result["other_matches"]] if result["found"] else []
+    return next((lookup.address_label(m["address"]) for m in matches if m["planungsraum"]["plr_id"] == plr_id), None)
 
 
 @bp.get("/suche")
 def search():
-    """Find my Kiez without JavaScript: an address -> its Kiez page, or suggestions."""
-    address = request.args.get("address", "").strip()
-    if not address:
+    """Find my Kiez without JavaScript: an address -> its Kiez page; an address found in
+    several Planungsräume (no postcode typed) -> a list to choose from; else suggestions."""
+    if "address" not in request.args:
         return render_page("search.html", value=request.args.get("prefill", "")[:MAX_QUERY], result=None)
+    address = request.args["address"].strip()
+    if not address:
+        return render_page("search.html", value="", result=None, empty=True)
     if len(address) > MAX_QUERY:
         raise BadRequest(gettext("The address is too long (at most %(n)s characters).", n=MAX_QUERY))
     result = lookup.lookup_address(get_store(), address)
-    if result["found"]:
-        return redirect(i18n.url("pages.kiez", plr_id=result["planungsraum"]["plr_id"]), code=303)
-    return render_page("search.html", value=address, result=result)
+    if result["found"] and not result["ambiguous"]:
+        return redirect(kiez_link(result), code=303)
+    choices = [(m, lookup.address_label(m["address"]), kiez_link(m))
+               for m in [result, *result["other_matches"]]] if result["found"] else []
+    return render_page("search.html", value=address, result=result, choices=choices)
+
+
+def kiez_link(match: dict) -> str:
+    """The Kiez page of a look-up's match, naming its address."""
+    return i18n.url("pages.kiez", plr_id=match["planungsraum"]["plr_id"], address=lookup.address_label(match["address"]))
 
 
 @bp.get("/statistik")

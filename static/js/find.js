@@ -1,6 +1,7 @@
 /* Find my Kiez: suggestions as you type (from /api/suggest) and "use my location"
  * (browser geolocation -> /api/lookup). Without JavaScript the form still works: it
- * submits to /suche, which redirects to the Kiez page or lists suggestions.
+ * submits to /suche, which redirects to the Kiez page, lists the Kiez pages of an address
+ * found in several Planungsräume, or lists suggestions.
  * The input follows the ARIA combobox pattern (arrow keys, Enter, Escape).
  * Suggestions are written with textContent only.
  */
@@ -138,7 +139,7 @@
       this.input.value = item.label;
       this.close();
       this.setStatus(this.msg("found", { name: item.label }));
-      window.location.assign(this.kiezUrl(item.plr_id));
+      window.location.assign(this.kiezUrl(item.plr_id, item.label));
       return;
     }
     this.input.value = item.street + " ";  // a street: now the house number
@@ -147,8 +148,11 @@
     this.schedule();
   };
 
-  Finder.prototype.kiezUrl = function (plrId) {
-    return this.form.getAttribute("data-kiez-url").replace("__ID__", encodeURIComponent(plrId));
+  // The Kiez page; with the chosen address, which that page then names.
+  Finder.prototype.kiezUrl = function (plrId, address) {
+    var url = this.form.getAttribute("data-kiez-url").replace("__ID__", encodeURIComponent(plrId));
+    if (address) url += (url.indexOf("?") < 0 ? "?" : "&") + "address=" + encodeURIComponent(address);
+    return url;
   };
 
   Finder.prototype.setStatus = function (text, quiet) {
