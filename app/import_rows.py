@@ -124,26 +124,34 @@ class Context:
             hits = [h for h in hits if h[1].distance(area_geom) <= FACILITY_RADIUS_M]
         return hits[0] if len(hits) == 1 else None
 
-    def address_plr(self, texts) -> dict:
-        """{address: plr_id or None} for many addresses, looked up in a few queries.
+    def address_plr(self, texts) -> tuple[dict, dict]:
+        """({address: plr_id or None}, {address: postcode placed in}) for many addresses, looked
+        up in a few queries; the second holds the ambiguous ones (no postcode given, and found
+        in several Planungsräume), as ``lookup_address`` calls them.
 
         As ``lookup_address`` places one: a postcode, when given, must match, and of the rows
         left the first by ``best_first``. The choice is made in SQL, so one row per address
         comes back."""
         parsed = {text: parse_address(text) for text in set(texts)}
         keys = sorted({(p["street_key"], p["hnr"], p["suffix"], p["plz"]) for p in parsed.values() if p})
-        found = {}
+        found, ambiguous = {}, {}
         for start in range(0, len(keys), ADDRESSES_PER_QUERY):  # sorted: neighbours in the index
             chunk = keys[start:start + ADDRESSES_PER_QUERY]
             rows = self.store.query(
                 f"WITH wanted (k, street_key, hnr, suffix, plz) AS (VALUES {', '.join(['(?, ?, ?, ?, ?)'] * len(chunk))}) "
-                "SELECT k, plr_id FROM (SELECT w.k, a.plr_id, row_number() OVER (PARTITION BY w.k "
-                f"ORDER BY {best_first('w.suffix')}) AS n FROM wanted w JOIN addresses a "
+                "SELECT k, plr_id, plz, several FROM (SELECT w.k, a.plr_id, a.plz, "
+                f"row_number() OVER (PARTITION BY w.k ORDER BY {best_first('w.suffix')}) AS n, "
+                "w.plz = '' AND min(a.plr_id) OVER (PARTITION BY w.k) <> max(a.plr_id) OVER (PARTITION BY w.k) AS several "
+                "FROM wanted w JOIN addresses a "
                 "ON a.street_key = w.street_key AND a.hnr = w.hnr AND (w.plz = '' OR a.plz = w.plz)) AS best WHERE n = 1",
                 [value for k, key in enumerate(chunk, start) for value in (k, *key)])
-            found.update((keys[r["k"]], r["plr_id"]) for r in rows)
-        return {text: found.get((p["street_key"], p["hnr"], p["suffix"], p["plz"])) if p else None
-                for text, p in parsed.items()}
+            for r in rows:
+                found[keys[r["k"]]] = r["plr_id"]
+                if r["several"]:
+                    ambiguous[keys[r["k"]]] = r["plz"]
+        key_of = {text: (p["street_key"], p["hnr"], p["suffix"], p["plz"]) for text, p in parsed.items() if p}
+        return ({text: found.get(key_of[text]) if text in key_of else None for text in parsed},
+                {text: ambiguous[key] for text, key in key_of.items() if key in ambiguous})
 
 
 def _first_covering(geoms: dict, points) -> list[str | None]:
@@ -317,12 +325,16 @@ def _locate(context: Context, texts: dict, geoms, given_crs, area_slug, errors, 
     for i, plr_id in zip(at_facility, _shared_points_at(context.plr_at, [point[i] for i in at_facility])):
         plr[i] = plr_id
     by_address = [i for i in rest if point[i] is None and address[i]]
-    plr_of = context.address_plr(address[i] for i in by_address)
+    plr_of, placed_in_plz = context.address_plr(address[i] for i in by_address)
     plr_points = context.plr_points(p for p in plr_of.values() if p)
     for i in by_address:
         plr_id = plr_of[address[i]]
         if plr_id:
             point[i], precision[i], located_by[i], plr[i] = plr_points[plr_id], "planungsraum", plr_id, plr_id
+        if address[i] in placed_in_plz:
+            warnings[i].append(("address", Reason("in several Planungsräume and no postcode given: placed at the "
+                                                  "one of postcode %(plz)s; add the postcode to be sure",
+                                                  plz=placed_in_plz[address[i]])))
     for i in rest:
         if point[i] is None:
             if area_slug[i]:

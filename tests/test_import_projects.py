@@ -78,6 +78,21 @@ def test_an_address_not_in_the_table_is_kept_with_a_warning_and_no_invented_plac
     assert "row 3, field 'address': warning:" in report.as_text()
 
 
+def test_an_address_in_several_planungsraeume_without_postcode_gets_a_note(stores, tmp_path):
+    store, planner = stores
+    table = pd.read_csv(RAW_DIR / "adressen_plr" / "adressen.csv.gz", dtype=str, keep_default_na=False)
+    plain = table[table["hnr_zusatz"] == ""]
+    several = plain.groupby(["str_name", "hnr"])["PLR_ID"].nunique()
+    street, number = several[several > 1].index[0]
+    same = plain[(plain["str_name"] == street) & (plain["hnr"] == number)].sort_values("plz")
+    path = tmp_path / "p.csv"
+    path.write_text(f"id,title,address\na-1,Hofbegrünung,{street} {number}\n"
+                    f"a-2,Lesecafé,\"{street} {number}, {same['plz'].iloc[-1]}\"\n", encoding="utf-8")
+    report = import_projects(path, store, planner, username="t", dry_run=True)
+    assert [(row, f) for row, f, _ in report.warnings] == [(2, "address")]
+    assert same["plz"].iloc[0] in report.warnings[0][2] and "postcode" in report.warnings[0][2]
+
+
 def test_german_words_for_status_and_fund_are_understood(stores, tmp_path):
     store, planner = stores
     path = tmp_path / "p.csv"
