@@ -3,7 +3,9 @@
 - Passwords: scrypt hashes (``app.accounts``); failed attempts are recorded per client
   and per user name, and after three the next attempt must wait (doubling, at most 5 min):
   429 with Retry-After.
-- Session cookie: Secure, HttpOnly, SameSite=Lax, 8 hours; set only by signing in.
+- Session cookie: Secure, HttpOnly, SameSite=Lax, 8 hours; set only by signing in. It counts
+  only while its session is recorded in the planner store: signing out deletes the record, so a
+  copy of the cookie taken before is refused afterwards, by every worker and server.
 - CSRF: every state-changing request (POST, PUT, PATCH, DELETE) outside /ogc must carry
   the session's token, as the form field ``csrf_token`` or the header ``X-CSRF-Token``.
 """
@@ -15,7 +17,7 @@ import secrets
 import time
 from datetime import timedelta
 
-from flask import Flask, redirect, request, session
+from flask import Flask, current_app, redirect, request, session
 
 from .. import accounts
 from ..errors import Forbidden, SignInRequired, TooManyAttempts
@@ -26,7 +28,9 @@ UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 def init_app(app: Flask) -> None:
     app.config.update(SESSION_COOKIE_SECURE=True, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      SESSION_COOKIE_NAME="kiezkarte_session", PERMANENT_SESSION_LIFETIME=timedelta(hours=8))
+                      SESSION_COOKIE_NAME="kiezkarte_session",
+                      PERMANENT_SESSION_LIFETIME=timedelta(seconds=accounts.SESSION_S))
+    app.before_request(_check_session)
     app.before_request(_check_csrf)
     app.jinja_env.globals.update(csrf_token=csrf_token, current_user=current_user)
 
@@ -43,9 +47,21 @@ def csrf_token() -> str:
     return token
 
 
+def _check_session():
+    """A signed-in cookie whose session has ended (signed out, or too old) is dropped: the request
+    is a reader's. Requests without a cookie are not looked at (no ``Vary: Cookie`` for them)."""
+    if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies or "user" not in session:
+        return None
+    if accounts.session_user(get_store(), session.get("sid")) != session["user"]:
+        session.clear()
+    return None
+
+
 def _check_csrf():
     if request.method not in UNSAFE_METHODS or request.path.startswith("/ogc"):
         return None
+    if request.endpoint == "planning.sign_out" and not current_user():
+        return None  # signing out of an ended session: nothing to protect
     expected = session.get("csrf")
     given = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
     if not expected or not given or not hmac.compare_digest(str(expected), str(given)):
@@ -81,8 +97,11 @@ def sign_in(username: str, password: str) -> None:
     session.clear()  # no session fixation: a new session (and CSRF token) for the signed-in user
     session.permanent = True
     session["user"] = username
+    session["sid"] = accounts.start_session(get_planner(), username)
     session["csrf"] = secrets.token_urlsafe(32)
 
 
 def sign_out() -> None:
+    """End the session in the planner store (every copy of the cookie), then in this browser."""
+    accounts.end_session(get_planner(), session.get("sid"))
     session.clear()
