@@ -4,7 +4,7 @@ The log keeps snapshots of a project (``planner._snapshot``: the stored codes, t
 WKT in EPSG:25833). This turns an entry into when (Berlin time), who, what, which project and
 what changed, with the project form's labels and the point as latitude/longitude. A page
 holds the newest ``PAGE_SIZE`` entries of a filter and links to older ones: an import writes
-one entry per project, so the log is long. The raw JSON stays on the page and in /api/audit.
+one entry per project, so the log is long. The raw JSON is one link away (/api/audit/<fid>), not on the page: it would make it ten times larger.
 """
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ FIELDS = (("title", lazy_gettext("Title")), ("area_slug", lazy_gettext("QM area"
           ("cost_eur", lazy_gettext("Cost in euros")), ("place", lazy_gettext("Place")),
           ("address", lazy_gettext("Address")), ("source_url", lazy_gettext("Source (web address)")),
           ("location", lazy_gettext("Location")))
+SNAPSHOT_KEYS = {"location": ("geometry", "location_precision")}  # the snapshot's keys of a shown field
 SUMMARY_FIELDS = ("fund", "area_slug", "place", "location")  # of a created or deleted project, beside its title
 
 
@@ -56,8 +57,7 @@ class Entry:
     exists: bool = False  # the project is still there (its edit page works)
     changes: list[tuple[str, str, str]] = field(default_factory=list)  # (label, before, after) of an update
     summary: list[tuple[str, str]] = field(default_factory=list)  # (label, value) of a create or delete
-    raw_before: str | None = None
-    raw_after: str | None = None
+    has_raw: bool = False  # before or after kept: /api/audit/<fid> gives them as stored
 
 
 @dataclass
@@ -104,23 +104,32 @@ def _entries(store, rows: list[dict]) -> list[Entry]:
     ids = sorted({r["project_id"] for r in rows if r["project_id"]})
     existing = {r["id"] for r in store.query(f"SELECT id FROM projects WHERE id IN ({', '.join('?' * len(ids))})",
                                              ids)} if ids else set()
-    areas = {a["slug"]: a["short_name"] for a in queries.areas(store)}
-    return [_entry(row, existing, areas) for row in rows]
+    words = _Words(areas={a["slug"]: a["short_name"] for a in queries.areas(store)},
+                   labels=[(name, str(label)) for name, label in FIELDS], to_web=crs.store_to_web_transformer().transform)
+    return [_entry(row, existing, words) for row in rows]
 
 
-def _entry(row: dict, existing: set, areas: dict) -> Entry:
+@dataclass
+class _Words:
+    """What every entry of a page is told with, looked up once per page."""
+    areas: dict  # slug -> short name
+    labels: list  # (field, translated label)
+    to_web: object  # (x, y) in the store's CRS -> (lon, lat)
+
+
+def _entry(row: dict, existing: set, words: _Words) -> Entry:
     before, after = _snapshot(row["before"]), _snapshot(row["after"])
     entry = Entry(fid=row["fid"], at=row["at"], when=berlin_time(row["at"]), who=row["username"], code=row["action"],
                   action=i18n.label(ACTIONS, row["action"]), note=note(row["note"]), project_id=row["project_id"],
-                  exists=row["project_id"] in existing, raw_before=_pretty(before, row["before"]),
-                  raw_after=_pretty(after, row["after"]))
+                  exists=row["project_id"] in existing, has_raw=bool(row["before"] or row["after"]))
     latest = after or before or {}
     entry.title = latest.get("title")
     if before and after:
-        shown = [(label, _value(name, before, areas), _value(name, after, areas)) for name, label in FIELDS]
-        entry.changes = [(str(label), old, new) for label, old, new in shown if old != new]
+        changed = [(label, _value(name, before, words), _value(name, after, words)) for name, label in words.labels
+                   if any(before.get(key) != after.get(key) for key in SNAPSHOT_KEYS.get(name, (name,)))]
+        entry.changes = [(label, old, new) for label, old, new in changed if old != new]  # not a point moved by 1 cm
     elif latest:
-        shown = [(str(label), _value(name, latest, areas)) for name, label in FIELDS if name in SUMMARY_FIELDS]
+        shown = [(label, _value(name, latest, words)) for name, label in words.labels if name in SUMMARY_FIELDS]
         entry.summary = [(label, value) for label, value in shown if value != i18n.NO_VALUE]
     return entry
 
@@ -157,19 +166,15 @@ def _snapshot(text: str | None) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def _pretty(snapshot: dict | None, text: str | None) -> str | None:
-    return json.dumps(snapshot, ensure_ascii=False, indent=1, sort_keys=True) if snapshot is not None else text
-
-
-def _value(name: str, snap: dict, areas: dict) -> str:
+def _value(name: str, snap: dict, words: _Words) -> str:
     """One field of a snapshot as the page shows it: labels for codes, numbers for the locale."""
     value = snap.get(name)
     if name == "location":
-        return _location(snap)
+        return _location(snap, words.to_web)
     if value is None or value == "":
         return i18n.NO_VALUE
     if name == "area_slug":
-        return areas.get(value, value)
+        return words.areas.get(value, value)
     if name == "fund":
         return i18n.label(i18n.FUND, value)
     if name == "handlungsfelder":
@@ -185,7 +190,7 @@ def _value(name: str, snap: dict, areas: dict) -> str:
     return str(value)
 
 
-def _location(snap: dict) -> str:
+def _location(snap: dict, to_web) -> str:
     """'Latitude 52.5331 · longitude 13.3283 (exact location)': the stored point in EPSG:4326."""
     precision = i18n.label(i18n.LOCATION_PRECISION_SHORT, snap.get("location_precision"))
     try:
@@ -194,6 +199,6 @@ def _location(snap: dict) -> str:
         point = None
     if point is None or point.is_empty:
         return precision or i18n.NO_VALUE
-    lon, lat = crs.store_to_web_transformer().transform(*point.representative_point().coords[0])
+    lon, lat = to_web(*point.representative_point().coords[0])
     where = gettext("Latitude %(lat)s · longitude %(lon)s", lat=i18n.number(lat, digits=5), lon=i18n.number(lon, digits=5))
     return f"{where} ({precision})" if precision else where

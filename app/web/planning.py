@@ -41,6 +41,7 @@ FORM_OVERHEAD_BYTES = 64_000
 UPLOAD_KEPT_SECONDS = 24 * 3600  # longer than a session: an upload nobody confirmed is dropped after that
 EDITABLE = ("title", "qm_area", "fund", "handlungsfeld", "climate", "start_year", "end_year", "cost_eur", "status",
             "place", "address", "source_url", "lat", "lon")
+AUDIT_COLUMNS = "at, username, action, project_id, before, after, note"  # of /api/audit's entries
 
 
 # ------------------------------------------------------------------ sign-in
@@ -225,6 +226,18 @@ def delete_project(project_id):
 @auth.login_required
 def audit():
     response = jsonify({"entries": _audit_entries(whole_number(request.args.get("limit"), "limit", 200, minimum=1))})
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.get("/api/audit/<int:fid>")
+@auth.login_required
+def audit_entry(fid):
+    """One entry as /api/audit gives it (before and after as stored JSON): the audit page links here."""
+    rows = get_store().query(f"SELECT {AUDIT_COLUMNS} FROM audit_log WHERE fid = ?", (fid,))
+    if not rows:
+        raise NotFound(f"no audit log entry {fid}")
+    response = jsonify(rows[0])
     response.cache_control.no_store = True
     return response
 
@@ -422,8 +435,7 @@ def _after_save(row: dict) -> str:
 
 def _audit_entries(limit: int) -> list[dict]:
     limit = max(1, min(limit, 2000))
-    return get_store().query("SELECT at, username, action, project_id, before, after, note FROM audit_log "
-                             "ORDER BY fid DESC LIMIT ?", (limit,))
+    return get_store().query(f"SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY fid DESC LIMIT ?", (limit,))
 
 
 def _import(path: Path, name: str, *, dry_run: bool, crs: str | None):
