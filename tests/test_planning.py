@@ -323,14 +323,17 @@ def test_signing_in_again_after_signing_out_works_and_other_sessions_stay(app, s
     assert client.post("/planung/abmelden", data={}).status_code == 403  # signed in: sign-out needs the token
 
 
-def test_sessions_survive_reopening_the_planner_store(store_url, planner_url, app, signed_in):
-    """Another worker process opens the planner store itself: the session is known there too."""
-    client, _ = signed_in
+def test_a_session_and_its_end_are_known_to_every_worker(store_url, app, signed_in):
+    """Another worker opens the planner store itself: it knows the session, and that it ended."""
+    client, token = signed_in
     second = create_app({"STORE": store_url, "PLANNER_STORE": app.config["PLANNER_STORE"], "TESTING": True,
                          "SECRET_KEY": app.config["SECRET_KEY"]}).test_client()
     second.environ_base["wsgi.url_scheme"] = "https"
     second.set_cookie("kiezkarte_session", client.get_cookie("kiezkarte_session").value)
     assert second.get("/planung/").status_code == 200
+    client.post("/planung/abmelden", data={"csrf_token": token})
+    refused = second.get("/planung/protokoll")
+    assert refused.status_code == 303 and "/planung/anmelden" in refused.headers["Location"]
 
 
 # ------------------------------------------------------------------ the audit log page

@@ -17,7 +17,7 @@ import secrets
 import time
 from datetime import timedelta
 
-from flask import Flask, current_app, redirect, request, session
+from flask import Flask, g, redirect, request, session
 
 from .. import accounts
 from ..errors import Forbidden, SignInRequired, TooManyAttempts
@@ -30,13 +30,26 @@ def init_app(app: Flask) -> None:
     app.config.update(SESSION_COOKIE_SECURE=True, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_NAME="kiezkarte_session",
                       PERMANENT_SESSION_LIFETIME=timedelta(seconds=accounts.SESSION_S))
-    app.before_request(_check_session)
     app.before_request(_check_csrf)
     app.jinja_env.globals.update(csrf_token=csrf_token, current_user=current_user)
 
 
 def current_user() -> str | None:
-    return session.get("user") if request else None
+    """The signed-in planner, while the session is recorded in the planner store (looked up once
+    per request, and only when asked: public data and static files never touch the session)."""
+    if not request:
+        return None
+    if "planner_user" not in g:
+        g.planner_user = _session_user()
+    return g.planner_user
+
+
+def _session_user() -> str | None:
+    user = session.get("user")
+    if user is not None and accounts.session_user(get_store(), session.get("sid")) != user:
+        session.clear()  # an ended session (signed out, or too old): a reader's request, and the cookie goes
+        return None
+    return user
 
 
 def csrf_token() -> str:
@@ -45,16 +58,6 @@ def csrf_token() -> str:
     if token is None:
         token = session["csrf"] = secrets.token_urlsafe(32)
     return token
-
-
-def _check_session():
-    """A signed-in cookie whose session has ended (signed out, or too old) is dropped: the request
-    is a reader's. Requests without a cookie are not looked at (no ``Vary: Cookie`` for them)."""
-    if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies or "user" not in session:
-        return None
-    if accounts.session_user(get_store(), session.get("sid")) != session["user"]:
-        session.clear()
-    return None
 
 
 def _check_csrf():
@@ -99,9 +102,11 @@ def sign_in(username: str, password: str) -> None:
     session["user"] = username
     session["sid"] = accounts.start_session(get_planner(), username)
     session["csrf"] = secrets.token_urlsafe(32)
+    g.pop("planner_user", None)
 
 
 def sign_out() -> None:
     """End the session in the planner store (every copy of the cookie), then in this browser."""
     accounts.end_session(get_planner(), session.get("sid"))
     session.clear()
+    g.pop("planner_user", None)
