@@ -85,9 +85,12 @@ def read_page(store, *, user: str | None = None, project: str | None = None, bef
     if after is not None:
         rows = store.query(f"SELECT {columns} FROM audit_log WHERE {condition} AND fid > ? ORDER BY fid LIMIT ?",
                            (*params, after, limit))[::-1]
-    else:
+    elif before is not None:
         rows = store.query(f"SELECT {columns} FROM audit_log WHERE {condition} AND fid < ? ORDER BY fid DESC LIMIT ?",
-                           (*params, before if before is not None else 2 ** 62, limit))
+                           (*params, before, limit))
+    else:
+        rows = store.query(f"SELECT {columns} FROM audit_log WHERE {condition} ORDER BY fid DESC LIMIT ?",
+                           (*params, limit))
 
     def any_beyond(op: str, fid: int) -> bool:
         return bool(store.query(f"SELECT 1 AS found FROM audit_log WHERE {condition} AND fid {op} ? LIMIT 1",
