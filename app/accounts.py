@@ -1,8 +1,11 @@
-"""Planner accounts: scrypt-hashed passwords, and sign-in attempts slowed down per client."""
+"""Planner accounts: scrypt-hashed passwords, sign-in attempts slowed down per client, and
+sessions recorded in the planner store so that signing out ends them in every worker."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
+import secrets
 import time
 
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -15,6 +18,7 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
 FREE_FAILURES = 3
 WINDOW_S = 15 * 60
 MAX_WAIT_S = 300
+SESSION_S = 8 * 3600  # a session ends this long after signing in (the cookie's lifetime too)
 
 
 def add_user(planner, username: str, password: str) -> None:
@@ -43,6 +47,33 @@ def wait_seconds(store, client: str, now: float | None = None) -> int:
         return 0
     wait = min(MAX_WAIT_S, 2 ** (failures - FREE_FAILURES + 1))
     return max(0, int(last + wait - now + 0.999))
+
+
+def start_session(planner, username: str) -> str:
+    """Record a new session of ``username``; returns its token (kept in the signed cookie only)."""
+    token = secrets.token_urlsafe(32)
+    now = time.time()
+    planner.start_session(_token_hash(token), username, now, expired_before=now - SESSION_S)
+    return token
+
+
+def session_user(store, token: str | None) -> str | None:
+    """Whose session ``token`` is, while it has not ended (signed out or older than ``SESSION_S``)."""
+    if not token:
+        return None
+    rows = store.query("SELECT username FROM sign_in_sessions WHERE token_hash = ? AND started_at > ?",
+                       (_token_hash(token), time.time() - SESSION_S))
+    return rows[0]["username"] if rows else None
+
+
+def end_session(planner, token: str | None) -> None:
+    if token:
+        planner.end_session(_token_hash(token))
+
+
+def _token_hash(token: str) -> str:
+    """Only a hash is stored: a copy of the planner store cannot be turned into sessions."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @functools.cache

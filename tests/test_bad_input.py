@@ -136,13 +136,13 @@ def test_the_upload_page_reports_bad_files_without_a_server_error(stores, store_
     from app.accounts import add_user
     _, planner = stores
     add_user(planner, "anna", "correct horse battery staple")
-    before = checksum(planner)
     app = create_app({"STORE": store_url, "PLANNER_STORE": planner.path})
     client = app.test_client()
     client.environ_base["wsgi.url_scheme"] = "https"
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/planung/anmelden").get_data(as_text=True)).group(1)
     client.post("/planung/anmelden", data={"username": "anna", "password": "correct horse battery staple", "csrf_token": token})
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/planung/import").get_data(as_text=True)).group(1)
+    before = checksum(planner)  # after signing in, which records the session in the planner store
     with open(BAD / name, "rb") as f:
         response = client.post("/planung/import", data={"csrf_token": token, "file": (f, name)},
                                content_type="multipart/form-data")

@@ -302,3 +302,143 @@ def test_the_audit_log_limit_must_be_a_whole_number(signed_in):
     page = client.get("/planung/protokoll?limit=0&lang=en")
     assert page.status_code == 400 and "limit must be &gt;= 1" in page.get_data(as_text=True)
     assert len(client.get("/api/audit?limit=1").get_json()["entries"]) == 1
+
+
+def test_signing_out_ends_the_session_for_every_copy_of_the_cookie(app, signed_in):
+    client, token = signed_in
+    copy = app.test_client()
+    copy.environ_base["wsgi.url_scheme"] = "https"
+    copy.set_cookie("kiezkarte_session", client.get_cookie("kiezkarte_session").value)
+    assert copy.get("/planung/").status_code == 200  # the copy works while the session lasts
+
+    response = client.post("/planung/abmelden", data={"csrf_token": token})
+    assert response.status_code == 303 and "/planung/anmelden?abgemeldet=1" in response.headers["Location"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'role="status">Sie sind abgemeldet.' in page
+    assert 'role="status">You are signed out.' in client.get("/planung/anmelden?abgemeldet=1&lang=en").get_data(as_text=True)
+
+    refused = copy.get("/planung/")
+    assert refused.status_code == 303 and "/planung/anmelden" in refused.headers["Location"]
+    assert copy.get("/api/audit").status_code == 401
+    assert copy.get("/").get_data(as_text=True).count("Abmelden") == 0  # no planners' bar either
+
+
+def test_signing_in_again_after_signing_out_works_and_other_sessions_stay(app, signed_in):
+    client, token = signed_in
+    other = app.test_client()
+    other.environ_base["wsgi.url_scheme"] = "https"
+    assert sign_in(other).status_code == 303  # the same planner on a second device
+    client.post("/planung/abmelden", data={"csrf_token": token})
+    assert other.get("/planung/").status_code == 200  # signing out on one device keeps the other
+    assert sign_in(client).status_code == 303 and client.get("/planung/").status_code == 200
+    assert client.post("/planung/abmelden", data={}).status_code == 403  # signed in: sign-out needs the token
+
+
+def test_a_session_and_its_end_are_known_to_every_worker(store_url, app, signed_in):
+    """Another worker opens the planner store itself: it knows the session, and that it ended."""
+    client, token = signed_in
+    second = create_app({"STORE": store_url, "PLANNER_STORE": app.config["PLANNER_STORE"], "TESTING": True,
+                         "SECRET_KEY": app.config["SECRET_KEY"]}).test_client()
+    second.environ_base["wsgi.url_scheme"] = "https"
+    second.set_cookie("kiezkarte_session", client.get_cookie("kiezkarte_session").value)
+    assert second.get("/planung/").status_code == 200
+    client.post("/planung/abmelden", data={"csrf_token": token})
+    refused = second.get("/planung/protokoll")
+    assert refused.status_code == 303 and "/planung/anmelden" in refused.headers["Location"]
+
+
+# ------------------------------------------------------------------ the audit log page
+
+def audit_entries(client, query="") -> dict[str, str]:
+    """The audit log page's entries as {project id or '': text without tags}, newest first."""
+    html = client.get(f"/planung/protokoll{query}").get_data(as_text=True)
+    entries = {}
+    for part in html.split('<li class="audit-entry')[1:]:
+        part = part.split("</ol>")[0]
+        text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", part.split(">", 1)[1])).replace("\u202f", " ").strip()
+        pid = re.search(r"<code>([^<]+)</code>", part)
+        entries.setdefault(pid.group(1) if pid else "", text)  # the newest entry of each project
+    return entries
+
+
+def test_the_audit_log_says_what_changed_with_the_forms_labels(signed_in):
+    client, token = signed_in
+    h = {"X-CSRF-Token": token}
+    created = client.post("/api/projects", headers=h, json={
+        "title": "Spielplatz am Kanal", "qm_area": "beusselstrasse", "fund": "Baufonds", "lat": "52.5331",
+        "lon": "13.3283", "start_year": "2025", "cost_eur": "120000"}).get_json()["project"]
+    pid = created["id"]
+    client.put(f"/api/projects/{pid}", headers=h, json={"title": "Spielplatz am Kanal", "fund": "Projektfonds",
+                                                         "start_year": "2025", "cost_eur": "150000", "lat": "52.5340", "lon": "13.3300"})
+    de = audit_entries(client, f"?project={pid}")[pid]
+    assert de.startswith("geändert ") and "anna im Webformular bearbeitet Spielplatz am Kanal" in de
+    assert "Kosten in Euro: 120.000 → 150.000" in de and "Fonds: Baufonds → Projektfonds" in de
+    assert "Lage: Breite 52,5331 · Länge 13,3283 (genauer Standort) → Breite 52,534 · Länge 13,33 (genauer Standort)" in de
+    assert "Titel" not in de and "Startjahr" not in de  # only what changed
+    en = audit_entries(client, f"?project={pid}&lang=en")[pid]
+    assert en.startswith("changed ") and "edited on the web" in en
+    assert "Cost in euros: 120,000 → 150,000" in en and "Fund: Construction fund (Baufonds) → Project fund (Projektfonds)" in en
+    assert "Latitude 52.5331 · longitude 13.3283 (exact location) → Latitude 52.534 · longitude 13.33" in en
+    for text in (de, en):
+        assert "cost_eur" not in text and "POINT" not in text and "{" not in text  # no raw JSON
+    html = client.get(f"/planung/protokoll?project={pid}").get_data(as_text=True)
+    assert f'href="/planung/projekte/{pid}"' in html  # the project's edit page
+    raw = client.get(re.search(r'<a href="(/api/audit/\d+)"', html).group(1)).get_json()  # the newest entry's raw data
+    assert json.loads(raw["before"])["cost_eur"] == 120000 and json.loads(raw["after"])["cost_eur"] == 150000
+    assert raw == next(e for e in client.get("/api/audit").get_json()["entries"] if e["project_id"] == pid)
+
+    client.delete(f"/api/projects/{pid}", headers=h)
+    deleted = audit_entries(client, f"?project={pid}")[pid]
+    assert deleted.startswith("gelöscht ") and "(nicht mehr vorhanden)" in deleted
+    assert "Fonds: Projektfonds" in deleted and "QM-Gebiet: Beusselstraße" in deleted
+    assert f'href="/planung/projekte/{pid}"' not in client.get(f"/planung/protokoll?project={pid}").get_data(as_text=True)
+
+
+def test_audit_times_are_berlin_time_for_the_pages_locale(signed_in):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    client, token = signed_in
+    pid = client.post("/api/projects", headers={"X-CSRF-Token": token},
+                      json={"title": "Lesecafé", "lat": "52.5331", "lon": "13.3283"}).get_json()["project"]["id"]
+    at = next(e["at"] for e in client.get("/api/audit").get_json()["entries"] if e["project_id"] == pid)
+    utc = datetime.fromisoformat(at)
+    berlin = utc.astimezone(ZoneInfo("Europe/Berlin"))
+    assert berlin.strftime("%H") != utc.strftime("%H")  # the test means something: Berlin is never UTC
+    de = audit_entries(client, f"?project={pid}")[pid]
+    assert berlin.strftime("%d.%m.%Y, %H:%M:%S") in de and utc.strftime("%H:%M:%S") not in de and at not in de
+    en = audit_entries(client, f"?project={pid}&lang=en")[pid]
+    hour = berlin.hour % 12 or 12
+    assert f"{berlin:%b} {berlin.day}, {berlin.year}, {hour}:{berlin:%M:%S} {berlin:%p}" in en
+
+
+def test_a_long_audit_log_is_shown_page_by_page_and_filtered(signed_in):
+    client, token = signed_in
+    csv = "id,title,fund,lat,lon\n" + "".join(f"page-{i},Projekt {i},Baufonds,52.54,13.34\n" for i in range(5))
+    upload_id = re.search(r'name="upload_id" value="([^"]+)"', upload(client, token, csv)).group(1)
+    client.post("/planung/import", data={"csrf_token": token, "upload_id": upload_id})
+    assert audit_entries(client, "?project=page-3")["page-3"].startswith("angelegt ")
+    assert "Import von p.csv" in audit_entries(client, "?project=page-3")["page-3"]
+
+    first = client.get("/planung/protokoll?user=anna&limit=2").get_data(as_text=True)
+    assert first.count('<li class="audit-entry') == 2 and "5 Einträge" in first
+    assert list(audit_entries(client, "?user=anna&limit=2")) == ["page-4", "page-3"]
+    older = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    assert "before=" in older and list(audit_entries(client, older.split("/planung/protokoll")[1])) == ["page-2", "page-1"]
+    last = client.get(older.replace("limit=2", "limit=3")).get_data(as_text=True)
+    assert 'rel="next"' not in last and 'rel="prev"' in last  # the oldest of anna's: no older page
+    seed = audit_entries(client, "?user=system")
+    assert list(seed) == [""] and re.search(r"Forschungsprojekte übernommen .* \d+ Forschungsprojekte aus qm_projects\.csv",
+                                            seed[""])
+
+
+def test_a_planner_store_made_before_sessions_were_recorded_gets_their_table(store_url, planner_url):
+    planner = open_planner(store_url, planner_url)
+    with planner.transaction() as con:  # as a store made by an earlier version: no sessions table
+        con.execute("DROP TABLE sign_in_sessions")
+        if planner.backend == "geopackage":
+            con.execute("DELETE FROM gpkg_contents WHERE table_name = 'sign_in_sessions'")
+    add_user(open_planner(store_url, planner_url), "ben", PASSWORD)  # reopened, as a restarted server does
+    client = create_app({"STORE": store_url, "PLANNER_STORE": planner.path, "TESTING": True}).test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"
+    assert sign_in(client, user="ben").status_code == 303 and client.get("/planung/").status_code == 200
+    assert client.get("/api/audit/999999999").status_code == 404

@@ -45,6 +45,11 @@ _AUDIT_INSERT = ("INSERT INTO audit_log (at, username, action, project_id, befor
 _IDS_PER_QUERY = 500  # ids bound in one SELECT ... IN (...)
 SAME_PLACE_M = 0.25  # 6 decimals of a degree are about 0.1 m: closer points are the same place
 
+# Signed-in sessions, by the SHA-256 of the token in the session cookie: signing out deletes the
+# row, so a copy of the cookie is refused afterwards (``accounts``). Stores made before it get it on opening.
+SESSIONS_DDL = ('CREATE TABLE IF NOT EXISTS {s}sign_in_sessions (fid {key}, token_hash TEXT NOT NULL UNIQUE, '
+                'username TEXT NOT NULL, started_at {real} NOT NULL)')
+
 _ATTRIBUTE_TABLES = {
     "users": 'CREATE TABLE users (fid INTEGER PRIMARY KEY AUTOINCREMENT, username TEXT NOT NULL UNIQUE, '
              'password_hash TEXT NOT NULL, created_at TEXT NOT NULL)',
@@ -52,6 +57,7 @@ _ATTRIBUTE_TABLES = {
                  'action TEXT NOT NULL, project_id TEXT, before TEXT, after TEXT, note TEXT)',
     "sign_in_failures": 'CREATE TABLE sign_in_failures (fid INTEGER PRIMARY KEY AUTOINCREMENT, '
                         'client TEXT NOT NULL, at REAL NOT NULL)',
+    "sign_in_sessions": SESSIONS_DDL.format(s="", key="INTEGER PRIMARY KEY AUTOINCREMENT", real="REAL"),
 }
 
 
@@ -150,6 +156,17 @@ class PlannerStore:
         if not os.path.exists(self.path):
             raise NotFound(f"no planner store at {self.path}")
         self._lock = threading.Lock()
+        self._add_sessions_table()
+
+    def _add_sessions_table(self) -> None:
+        """A planner store made before sessions were recorded gets their table (once)."""
+        with contextlib.closing(sqlite3.connect(self.path, timeout=30)) as con:
+            if con.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sign_in_sessions'").fetchone()[0]:
+                return
+        with self.transaction() as con:
+            con.execute(_ATTRIBUTE_TABLES["sign_in_sessions"])
+            con.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier) "
+                        "VALUES ('sign_in_sessions', 'attributes', 'sign_in_sessions')")
 
     @contextlib.contextmanager
     def transaction(self):
@@ -300,6 +317,16 @@ class PlannerStore:
                             (username, password_hash, now()))
             except self.INTEGRITY_ERRORS:
                 raise BadRequest(f"user '{username}' exists already") from None
+
+    def start_session(self, token_hash: str, username: str, at: float, expired_before: float) -> None:
+        with self.transaction() as con:
+            con.execute("DELETE FROM sign_in_sessions WHERE started_at < ?", (expired_before,))
+            con.execute("INSERT INTO sign_in_sessions (token_hash, username, started_at) VALUES (?, ?, ?)",
+                        (token_hash, username, at))
+
+    def end_session(self, token_hash: str) -> None:
+        with self.transaction() as con:
+            con.execute("DELETE FROM sign_in_sessions WHERE token_hash = ?", (token_hash,))
 
     def record_failure(self, client: str, at: float) -> None:
         with self.transaction() as con:

@@ -31,7 +31,7 @@ from ..params import whole_number
 from ..project_filter import STATUSES, YEAR_RANGE
 from ..projects import FUNDS, HANDLUNGSFELDER
 from ..projects import status as derive_status
-from . import auth, filters, get_planner, get_store
+from . import audit_log, auth, filters, get_planner, get_store
 from .errors import render as render_error
 from .pages import export_links, map_env, render_page
 
@@ -41,13 +41,16 @@ FORM_OVERHEAD_BYTES = 64_000
 UPLOAD_KEPT_SECONDS = 24 * 3600  # longer than a session: an upload nobody confirmed is dropped after that
 EDITABLE = ("title", "qm_area", "fund", "handlungsfeld", "climate", "start_year", "end_year", "cost_eur", "status",
             "place", "address", "source_url", "lat", "lon")
+AUDIT_COLUMNS = "at, username, action, project_id, before, after, note"  # of /api/audit's entries
 
 
 # ------------------------------------------------------------------ sign-in
 
 @bp.get("/planung/anmelden")
 def sign_in_page():
-    return _render("planning/sign_in.html", next=_safe_next(request.args.get("next")), error=None)
+    """The form; after signing out (``?abgemeldet=1``) it says so above the form."""
+    return _render("planning/sign_in.html", next=_safe_next(request.args.get("next")), error=None,
+                   signed_out=request.args.get("abgemeldet") == "1" and not auth.current_user())
 
 
 @bp.post("/planung/anmelden")
@@ -56,6 +59,7 @@ def sign_in():
         auth.sign_in(request.form.get("username", ""), request.form.get("password", ""))
     except (SignInRequired, TooManyAttempts) as exc:
         response = _render("planning/sign_in.html", status=exc.status, next=_safe_next(request.form.get("next")),
+                           signed_out=False,
                            error=gettext("Too many failed attempts. Try again in %(n)s seconds.", n=exc.wait)
                            if isinstance(exc, TooManyAttempts) else gettext("Wrong user name or password."))
         if isinstance(exc, TooManyAttempts):
@@ -67,7 +71,7 @@ def sign_in():
 @bp.post("/planung/abmelden")
 def sign_out():
     auth.sign_out()
-    return redirect(i18n.url("pages.index"), code=303)
+    return redirect(i18n.url("planning.sign_in_page", abgemeldet="1"), code=303)
 
 
 # ------------------------------------------------------------------ planner pages
@@ -136,7 +140,15 @@ def delete_project_page(project_id):
 @bp.get("/planung/protokoll")
 @auth.login_required
 def audit_page():
-    return _render("planning/audit.html", entries=_audit_entries(whole_number(request.args.get("limit"), "limit", 200, minimum=1)))
+    """The newest entries (of one user or project, if chosen), readable; older ones page by page."""
+    args = request.args
+    limit = min(whole_number(args.get("limit"), "limit", audit_log.PAGE_SIZE, minimum=1), audit_log.MAX_PAGE_SIZE)
+    flt = {"user": args.get("user", "").strip()[:100], "project": args.get("project", "").strip()[:200]}
+    page = audit_log.read_page(get_store(), user=flt["user"] or None, project=flt["project"] or None, limit=limit,
+                               before=whole_number(args.get("before"), "before", None, minimum=1),
+                               after=whole_number(args.get("after"), "after", None, minimum=0))
+    keep = {k: v for k, v in flt.items() if v} | ({"limit": limit} if "limit" in args else {})
+    return _render("planning/audit.html", page=page, flt=flt, keep=keep)
 
 
 @bp.route("/planung/import", methods=["GET", "POST"])
@@ -214,6 +226,18 @@ def delete_project(project_id):
 @auth.login_required
 def audit():
     response = jsonify({"entries": _audit_entries(whole_number(request.args.get("limit"), "limit", 200, minimum=1))})
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.get("/api/audit/<int:fid>")
+@auth.login_required
+def audit_entry(fid):
+    """One entry as /api/audit gives it (before and after as stored JSON): the audit page links here."""
+    rows = get_store().query(f"SELECT {AUDIT_COLUMNS} FROM audit_log WHERE fid = ?", (fid,))
+    if not rows:
+        raise NotFound(f"no audit log entry {fid}")
+    response = jsonify(rows[0])
     response.cache_control.no_store = True
     return response
 
@@ -411,8 +435,7 @@ def _after_save(row: dict) -> str:
 
 def _audit_entries(limit: int) -> list[dict]:
     limit = max(1, min(limit, 2000))
-    return get_store().query("SELECT at, username, action, project_id, before, after, note FROM audit_log "
-                             "ORDER BY fid DESC LIMIT ?", (limit,))
+    return get_store().query(f"SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY fid DESC LIMIT ?", (limit,))
 
 
 def _import(path: Path, name: str, *, dry_run: bool, crs: str | None):
