@@ -768,3 +768,10 @@ def test_burden_rows_read_right_in_singular_and_plural(client):
     assert "1 hohen Belastung " in german and "2 hohen Belastungen" in german and "hohe Belastung " not in german
     english = page_text(client.get("/statistik?lang=en").get_data(as_text=True))
     assert "1 high burden " in english and "2 high burdens" in english
+
+
+def test_favicon_ico_answers_with_the_sites_icon(client):
+    """Browsers ask /favicon.ico where a page declares no icon (raw JSON): no 404 in their console."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert response.data == (REPO_ROOT / "static" / "favicon.svg").read_bytes()

@@ -3,9 +3,10 @@
 - Passwords: scrypt hashes (``app.accounts``); failed attempts are recorded per client
   and per user name, and after three the next attempt must wait (doubling, at most 5 min):
   429 with Retry-After.
-- Session cookie: Secure, HttpOnly, SameSite=Lax, 8 hours; set only by signing in. It counts
-  only while its session is recorded in the planner store: signing out deletes the record, so a
-  copy of the cookie taken before is refused afterwards, by every worker and server.
+- Session cookie: Secure, HttpOnly, SameSite=Lax, 8 hours; set by the sign-in form (its CSRF
+  token lives there), never by reading pages. Signed in, it counts only while its session is
+  recorded in the planner store: signing out deletes the record, so a copy of the cookie taken
+  before is refused afterwards, by every worker and server.
 - CSRF: every state-changing request (POST, PUT, PATCH, DELETE) outside /ogc must carry
   the session's token, as the form field ``csrf_token`` or the header ``X-CSRF-Token``.
 """

@@ -183,6 +183,13 @@ def static(filename):
     return response
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for it on pages that declare no icon (raw JSON, for one): the site's icon."""
+    body, mimetype = _static_file("favicon.svg")
+    return text_response(body, mimetype, max_age=STATIC_MAX_AGE)
+
+
 def _static_file(filename: str) -> tuple[bytes, str]:
     cache = current_app.extensions.setdefault("kiezkarte_static", {})
     if filename not in cache and filename in BUNDLES:
