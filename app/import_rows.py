@@ -34,6 +34,9 @@ ADDRESS_NOT_FOUND = {
     "none": Reason("not in the official address table (street, house number, postcode?): "
                    "the project has no location"),
 }
+# Asked only where no postcode was typed: CASE evaluates lazily, AND in a result column does not.
+_IN_SEVERAL_PLANUNGSRAEUME = ("CASE WHEN typed_plz = '' THEN EXISTS (SELECT 1 FROM addresses o WHERE o.street_key = "
+                              "best.street_key AND o.hnr = best.hnr AND o.plr_id <> best.plr_id) END")
 ADDRESSES_PER_QUERY = 2_000  # 10,000 bound values, well below every limit
 
 
@@ -139,9 +142,9 @@ class Context:
             chunk = keys[start:start + ADDRESSES_PER_QUERY]
             rows = self.store.query(
                 f"WITH wanted (k, street_key, hnr, suffix, plz) AS (VALUES {', '.join(['(?, ?, ?, ?, ?)'] * len(chunk))}) "
-                "SELECT k, plr_id, plz, several FROM (SELECT w.k, a.plr_id, a.plz, "
-                f"row_number() OVER (PARTITION BY w.k ORDER BY {best_first('w.suffix')}) AS n, "
-                "w.plz = '' AND min(a.plr_id) OVER (PARTITION BY w.k) <> max(a.plr_id) OVER (PARTITION BY w.k) AS several "
+                f"SELECT k, plr_id, plz, {_IN_SEVERAL_PLANUNGSRAEUME} AS several "
+                "FROM (SELECT w.k, w.street_key, w.hnr, w.plz AS typed_plz, a.plr_id, a.plz, "
+                f"row_number() OVER (PARTITION BY w.k ORDER BY {best_first('w.suffix')}) AS n "
                 "FROM wanted w JOIN addresses a "
                 "ON a.street_key = w.street_key AND a.hnr = w.hnr AND (w.plz = '' OR a.plz = w.plz)) AS best WHERE n = 1",
                 [value for k, key in enumerate(chunk, start) for value in (k, *key)])
