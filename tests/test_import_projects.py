@@ -36,6 +36,12 @@ def address_csv(addresses, path, *, bad_row: int | None = None, sep=",", encodin
     return path
 
 
+def csv_file(tmp_path, text: str):
+    path = tmp_path / "p.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def project_count(store):
     return store.scalar("SELECT count(*) FROM projects")
 
@@ -64,11 +70,10 @@ def test_a_file_with_errors_marks_its_other_rows_valid_not_failed(stores, addres
 
 def test_an_address_not_in_the_table_is_kept_with_a_warning_and_no_invented_place(stores, tmp_path):
     store, planner = stores
-    path = tmp_path / "p.csv"
-    path.write_text("id,title,fund,address,qm_area\n"
-                    "w-1,Hofbegrünung,Baufonds,Ackerstraße 1 10115,\n"
-                    "w-2,Lesecafé,Projektfonds,Nirgendwostraße 5 10999,\n"
-                    "w-3,Spielplatz,Baufonds,Nirgendwostraße 7,Badstraße\n", encoding="utf-8")
+    path = csv_file(tmp_path, "id,title,fund,address,qm_area\n"
+                              "w-1,Hofbegrünung,Baufonds,Ackerstraße 1 10115,\n"
+                              "w-2,Lesecafé,Projektfonds,Nirgendwostraße 5 10999,\n"
+                              "w-3,Spielplatz,Baufonds,Nirgendwostraße 7,Badstraße\n")
     report = import_projects(path, store, planner, username="t")
     assert report.committed and not report.errors
     assert [(row, f) for row, f, _ in report.warnings] == [(3, "address"), (4, "address")]
@@ -85,9 +90,8 @@ def test_an_address_in_several_planungsraeume_without_postcode_gets_a_note(store
     several = plain.groupby(["str_name", "hnr"])["PLR_ID"].nunique()
     street, number = several[several > 1].index[0]
     same = plain[(plain["str_name"] == street) & (plain["hnr"] == number)].sort_values("plz")
-    path = tmp_path / "p.csv"
-    path.write_text(f"id,title,address\na-1,Hofbegrünung,{street} {number}\n"
-                    f"a-2,Lesecafé,\"{street} {number}, {same['plz'].iloc[-1]}\"\n", encoding="utf-8")
+    path = csv_file(tmp_path, f"id,title,address\na-1,Hofbegrünung,{street} {number}\n"
+                              f"a-2,Lesecafé,\"{street} {number}, {same['plz'].iloc[-1]}\"\n")
     report = import_projects(path, store, planner, username="t", dry_run=True)
     assert [(row, f) for row, f, _ in report.warnings] == [(2, "address")]
     assert same["plz"].iloc[0] in report.warnings[0][2] and "postcode" in report.warnings[0][2]
@@ -95,11 +99,10 @@ def test_an_address_in_several_planungsraeume_without_postcode_gets_a_note(store
 
 def test_german_words_for_status_and_fund_are_understood(stores, tmp_path):
     store, planner = stores
-    path = tmp_path / "p.csv"
-    path.write_text("id;titel;fonds;status;breite;länge\n"
-                    "g-1;Hofbegrünung;Baufonds;laufend;52,5416;13,3413\n"
-                    "g-2;Lesecafé;sonstige;Abgeschlossen;52,5416;13,3413\n"
-                    "g-3;Kiezfest;Nicht angegeben;Status unbekannt;52,5416;13,3413\n", encoding="utf-8")
+    path = csv_file(tmp_path, "id;titel;fonds;status;breite;länge\n"
+                              "g-1;Hofbegrünung;Baufonds;laufend;52,5416;13,3413\n"
+                              "g-2;Lesecafé;sonstige;Abgeschlossen;52,5416;13,3413\n"
+                              "g-3;Kiezfest;Nicht angegeben;Status unbekannt;52,5416;13,3413\n")
     assert import_projects(path, store, planner, username="t").committed
     rows = {r["id"]: r for r in store.rows("projects", "id LIKE 'g-%'")}
     assert [(rows[i]["status"], rows[i]["fund"]) for i in ("g-1", "g-2", "g-3")] == [
@@ -111,8 +114,7 @@ def test_german_words_for_status_and_fund_are_understood(stores, tmp_path):
 
 def test_a_project_without_area_or_id_gets_a_readable_id(stores, tmp_path):
     store, planner = stores
-    path = tmp_path / "p.csv"
-    path.write_text("title,lat,lon\nWaldlehrpfad,52.4800,13.2500\n", encoding="utf-8")  # Grunewald: no QM area
+    path = csv_file(tmp_path, "title,lat,lon\nWaldlehrpfad,52.4800,13.2500\n")  # Grunewald: no QM area
     [row] = import_projects(path, store, planner, username="t").rows
     assert row.id.startswith("projekt-") and len(row.id) == len("projekt-") + 8
 
