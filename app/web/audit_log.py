@@ -4,7 +4,8 @@ The log keeps snapshots of a project (``planner._snapshot``: the stored codes, t
 WKT in EPSG:25833). This turns an entry into when (Berlin time), who, what, which project and
 what changed, with the project form's labels and the point as latitude/longitude. A page
 holds the newest ``PAGE_SIZE`` entries of a filter and links to older ones: an import writes
-one entry per project, so the log is long. The raw JSON is one link away (/api/audit/<fid>), not on the page: it would make it ten times larger.
+one entry per project, so the log is long. The raw JSON is one link away (/api/audit/<fid>),
+not on the page: it would make it ten times larger.
 """
 from __future__ import annotations
 
