@@ -12,6 +12,7 @@
  * "Only projects in the current map view" puts the map's bounds into the filter (bbox)
  * and follows the map while it is checked (moving the map replaces the history entry).
  * Back and Forward (popstate) set the form from the address and redraw markers and list.
+ * A filter the server refuses shows the reason from its error page ([data-error-message]).
  * Test hook: <html data-filter-state="loading|ready|error">.
  */
 (function () {
@@ -92,11 +93,16 @@
     var mine = ++sequence;
     root.dataset.filterState = "loading";
     fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } }).then(function (r) {
-      if (!r.ok) throw new Error(url + ": HTTP " + r.status);
-      return r.text();
-    }).then(function (html) {
+      return r.text().then(function (html) { return { ok: r.ok, status: r.status, html: html }; });
+    }).then(function (answer) {
       if (mine !== sequence) return;  // a newer filter is on its way
-      var doc = new DOMParser().parseFromString(html, "text/html");
+      var doc = new DOMParser().parseFromString(answer.html, "text/html");
+      if (!answer.ok) {  // a filter the server refuses (years swapped, say): its error page says why
+        var error = new Error(url + ": HTTP " + answer.status);
+        var said = doc.querySelector("[data-error-message]");
+        error.reason = said ? said.textContent.trim() : "";
+        throw error;
+      }
       regions.forEach(function (id) {
         var current = document.getElementById(id), fresh = doc.getElementById(id);
         if (current && fresh) current.replaceWith(document.importNode(fresh, true));
@@ -106,7 +112,7 @@
       root.dataset.filterState = "ready";
     }).catch(function (err) {
       if (mine !== sequence) return;
-      if (status) status.textContent = form.getAttribute("data-msg-failed") || "";
+      if (status) status.textContent = err.reason || form.getAttribute("data-msg-failed") || "";
       root.dataset.filterState = "error";
       if (window.console) console.warn(err);
     });

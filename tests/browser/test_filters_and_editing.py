@@ -160,3 +160,19 @@ def test_a_planner_places_a_project_by_clicking_the_map(new_page, planner_base_u
     assert reader.locator(".leaflet-popup-content a.popup-edit").count() == 0
     assert reader.context.cookies() == []
     assert_clean(reader_rec)
+
+
+def test_a_filter_the_server_refuses_says_why_instead_of_failing_silently(new_page, base_url):
+    """Years swapped in the live filter: the status line gives the server's reason, in the page's language."""
+    page, _ = new_page()
+    page.goto(base_url + "/statistik")
+    page.locator(".filters summary").click()
+    page.locator("input[name=year_to]").fill("2015")
+    page.locator("html[data-filter-state='ready']").wait_for(state="attached")
+    page.locator("input[name=year_from]").fill("2020")
+    page.locator("html[data-filter-state='error']").wait_for(state="attached")
+    expected = page.request.get(base_url + "/statistik?year_from=2020&year_to=2015")
+    assert expected.status == 400
+    reason = re.search(r"<p data-error-message>(.*?)</p>", expected.text()).group(1)
+    assert "vertauscht" in reason
+    expect(page.locator("[data-filter-status]")).to_have_text(reason)
