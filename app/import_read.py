@@ -70,7 +70,7 @@ def read(path: Path, name: str, given_crs, max_bytes: int):
         attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
         table = attrs.astype(object).where(attrs.notna(), None)
         table = table.apply(lambda col: col.map(lambda v: None if v is None else _text_of(v)))
-        _name_columns(table)
+        _name_columns(table, notes, dbase=suffix in (".zip", ".shp"))
         table.insert(0, "_row", range(1, len(table) + 1))
         return table, list(gdf.geometry), notes
     if suffix in SPREADSHEET_SUFFIXES:
@@ -122,10 +122,7 @@ def _read_csv(path: Path, name: str):
         raise SourceError(name, Reason("cannot be read as CSV: %(detail)s", detail=exc)) from None
     if frame.empty:
         raise SourceError(name, Reason("no data rows"))
-    _name_columns(frame)
-    unknown = [c for c in frame.columns if c not in _ALL_NAMES]
-    if unknown:
-        notes.append(Reason("columns ignored: %(columns)s", columns=", ".join(unknown)))
+    _name_columns(frame, notes)
     frame = frame.replace({"": None})
     frame.insert(0, "_row", range(2, len(frame) + 2))  # line numbers: the header is line 1
     return frame, [None] * len(frame), notes
@@ -149,18 +146,32 @@ def _check_zip(path: Path, name: str, max_bytes: int) -> None:
         raise SourceError(name, Reason("zipped Shapefile lacks its .shx or .dbf part"))
 
 
-def _name_columns(table: pd.DataFrame) -> None:
-    """Columns renamed to the fields they hold; ``table.attrs["columns"]`` keeps each field's
-    heading as the file has it, for reports in the planner's own words."""
-    keys = [column_key(c) for c in table.columns]
+def _name_columns(table: pd.DataFrame, notes: list, *, dbase: bool = False) -> None:
+    """Columns renamed to the fields they hold, and a note naming the columns no field takes;
+    ``table.attrs["columns"]`` keeps each field's heading as the file has it, for reports in
+    the planner's own words. ``dbase``: a Shapefile, whose names are cut to 10 characters."""
+    keys = [column_key(c, dbase=dbase) for c in table.columns]
     table.attrs["columns"] = {key: str(c) for key, c in zip(keys, table.columns)}
     table.columns = keys
+    unknown = [str(c) for c in keys if c not in _ALL_NAMES]
+    if unknown:
+        notes.append(Reason("columns ignored: %(columns)s", columns=", ".join(unknown)))
 
 
-def column_key(column: str) -> str:
-    """The field a column holds ('Kosten (EUR)' -> 'cost_eur'), else the column's own name."""
-    key = name_key(str(column)).replace("strasse", "str")  # name_key drops separators
-    for candidate, field_name in _ALL_NAMES.items():
-        if name_key(candidate).replace("strasse", "str") == key:
-            return field_name
-    return str(column)
+def column_key(column: str, *, dbase: bool = False) -> str:
+    """The field a column holds ('Kosten (EUR)' -> 'cost_eur'; with ``dbase`` also a name cut
+    to 10 characters: 'handlungsf' -> 'handlungsfeld'), else the column's own name."""
+    key = _compare_key(column)
+    found = _KEYS.get(key) or (_DBASE_KEYS.get(key) if dbase and len(str(column)) == DBASE_NAME_LENGTH else None)
+    return found or str(column)
+
+
+def _compare_key(name) -> str:
+    return name_key(str(name)).replace("strasse", "str")  # name_key drops separators
+
+
+DBASE_NAME_LENGTH = 10
+_KEYS = {_compare_key(n): key for n, key in _ALL_NAMES.items()}
+_DBASE_KEYS: dict[str, str] = {}
+for _name, _key in _ALL_NAMES.items():  # the first field listed wins a cut name ('handlungsf': handlungsfeld)
+    _DBASE_KEYS.setdefault(_compare_key(_name[:DBASE_NAME_LENGTH]), _key)

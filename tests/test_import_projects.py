@@ -252,6 +252,31 @@ def vector_fixture(tmp_path):
                             geometry=points, crs=25833)
 
 
+def zipped_shapefile(gdf, tmp_path):
+    (tmp_path / "shp").mkdir()
+    gdf.to_file(tmp_path / "shp" / "p.shp")
+    path = tmp_path / "p.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        for f in (tmp_path / "shp").iterdir():
+            z.write(f, f.name)
+    return path
+
+
+def test_a_shapefiles_names_cut_to_10_characters_still_fill_their_fields(stores, tmp_path):
+    """dBase cuts 'handlungsfeld' to 'handlungsf': still the Handlungsfeld, not a column silently
+    dropped (which would empty the field of every project a re-import updates)."""
+    store, planner = stores
+    gdf = vector_fixture(tmp_path).assign(handlungsfeld=["Bildung", "Öffentlicher Raum"], source_url="https://x.de",
+                                          bemerkung_intern=["a", "b"])
+    with pytest.warns((UserWarning, RuntimeWarning), match="truncated|laundered"):  # as GDAL cuts them
+        path = zipped_shapefile(gdf, tmp_path)
+    report = import_projects(path, store, planner, username="t")
+    assert report.committed, report.as_text()
+    got = {r["id"]: r for r in store.rows("projects", "id IN ('v1', 'v2')")}
+    assert [got[i]["handlungsfelder"] for i in ("v1", "v2")] == ["Bildung", "Öffentlicher Raum"]
+    assert report.notes == ["columns ignored: bemerkung_"]
+
+
 @pytest.mark.parametrize("kind", ["geojson", "gpkg", "zip"])
 def test_vector_formats(stores, tmp_path, kind):
     store, planner = stores
@@ -263,12 +288,7 @@ def test_vector_formats(stores, tmp_path, kind):
         path = tmp_path / "p.gpkg"
         gdf.to_file(path, driver="GPKG")
     else:
-        (tmp_path / "shp").mkdir()
-        gdf.to_file(tmp_path / "shp" / "p.shp")
-        path = tmp_path / "p.zip"
-        with zipfile.ZipFile(path, "w") as z:
-            for f in (tmp_path / "shp").iterdir():
-                z.write(f, f.name)
+        path = zipped_shapefile(gdf, tmp_path)
     report = import_projects(path, store, planner, username="t")
     assert report.committed, report.as_text()
     got = {r["id"]: r for r in store.rows("projects", "id IN ('v1', 'v2')")}
