@@ -442,3 +442,10 @@ def test_a_planner_store_made_before_sessions_were_recorded_gets_their_table(sto
     client.environ_base["wsgi.url_scheme"] = "https"
     assert sign_in(client, user="ben").status_code == 303 and client.get("/planung/").status_code == 200
     assert client.get("/api/audit/999999999").status_code == 404
+
+
+def test_upload_report_counts_rows_in_the_pages_number_format(signed_in):
+    client, token = signed_in
+    csv = "id,title,lat,lon\n" + "".join(f"n-{i},Projekt {i},52.5416,13.3413\n" for i in range(1200))
+    assert "Alle 1.200 Zeilen" in upload(client, token, csv)
+    assert "All 1,200 rows" in upload(client, token, csv, "?lang=en")
