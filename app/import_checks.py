@@ -190,7 +190,9 @@ def to_store_points(coords: list, field_names: list, given_crs, errors: list) ->
         x, y = float(xs[i]), float(ys[i])
         errors[i].append((field_names[i], Reason("(%(x)s, %(y)s) lies outside Berlin in %(crs)s", x=x, y=y,
                                                  crs=given_crs.to_string()) if given_crs is not None else
-                          Reason("(%(x)s, %(y)s) lies outside Berlin in every CRS tried; give --crs", x=x, y=y)))
+                          Reason("(%(x)s, %(y)s) lies outside Berlin in every CRS tried (%(tried)s); name the "
+                                 "file's CRS (upload page: its CRS field; command line: --crs)", x=x, y=y,
+                                 tried=", ".join(f"EPSG:{e}" for e in crs_mod.CANDIDATE_EPSG))))
     return out
 
 

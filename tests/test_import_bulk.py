@@ -184,7 +184,9 @@ def test_projected_coordinates_in_several_crs_in_one_file(stores, tmp_path):
     rows.append({"id": "crs-nowhere", "title": "Nirgends", "x": 1.0, "y": 2.0})
     pd.DataFrame(rows).to_csv(tmp_path / "xy.csv", index=False)
     report = import_projects(tmp_path / "xy.csv", store, planner, username="t")
-    assert report.errors == [(7, "x", "(1.0, 2.0) lies outside Berlin in every CRS tried; give --crs")]
+    assert report.errors == [(7, "x", "(1.0, 2.0) lies outside Berlin in every CRS tried (EPSG:25833, EPSG:4326, "
+                                      "EPSG:3857, EPSG:25832, EPSG:31468); name the file's CRS (upload page: its CRS "
+                                      "field; command line: --crs)")]
 
 
 def test_projects_placed_by_facility_name(stores, tmp_path):
