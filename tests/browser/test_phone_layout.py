@@ -156,3 +156,14 @@ def test_reading_sets_no_cookie_the_sign_in_form_does_and_signing_in_works(new_p
                                      return [r.getBoundingClientRect().left - box.left, box.width]; }""")
     assert where[0] < where[1] / 2, where  # its figure follows its label instead of sitting at the right edge
     screenshot(page, "phone-planner-list")
+
+
+@pytest.mark.parametrize("path", ["/ogc/collections/projects/items?f=html&limit=5", "/ogc/collections/qm_areas/items?f=html&limit=3"])
+def test_ogc_feature_pages_fit_a_phone(new_page, base_url, path):
+    """The list may scroll inside its box; the page itself, and every single feature's page, never sideways."""
+    page, _ = new_page(PHONE_390)
+    page.goto(base_url + path)
+    items = [page.locator("main table a").nth(i).get_attribute("href") for i in range(2)]
+    for url in [path] + [href for href in items if href]:
+        page.goto(url if url.startswith("http") else base_url + url if url.startswith("/") else base_url + "/ogc/" + url)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_390["width"], url
