@@ -426,6 +426,8 @@ def test_a_long_audit_log_is_shown_page_by_page_and_filtered(signed_in):
     assert "before=" in older and list(audit_entries(client, older.split("/planung/protokoll")[1])) == ["page-2", "page-1"]
     last = client.get(older.replace("limit=2", "limit=3")).get_data(as_text=True)
     assert 'rel="next"' not in last and 'rel="prev"' in last  # the oldest of anna's: no older page
+    beyond = client.get("/planung/protokoll?user=anna&before=1").get_data(as_text=True)  # nothing before the first
+    assert "Keine Einträge." in beyond and 'href="/planung/protokoll?user=anna">Neueste Einträge</a>' in beyond
     seed = audit_entries(client, "?user=system")
     assert list(seed) == [""] and re.search(r"Forschungsprojekte übernommen .* \d+ Forschungsprojekte aus qm_projects\.csv",
                                             seed[""])
