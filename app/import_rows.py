@@ -68,6 +68,7 @@ class Context:
             for alias in aliases(row["name"]) + [row["slug"]]:
                 self.area_by_key.setdefault(name_key(alias), row["slug"])
         self.area_geom = {row["slug"]: geom for row, geom in areas}
+        self.area_plr_ids = {row["slug"]: set((row["plr_ids"] or "").split(";")) for row, _ in areas}
 
     @functools.cached_property
     def _places(self) -> tuple[list, dict]:
@@ -155,6 +156,14 @@ class Context:
         key_of = {text: (p["street_key"], p["hnr"], p["suffix"], p["plz"]) for text, p in parsed.items() if p}
         return ({text: found.get(key_of[text]) if text in key_of else None for text in parsed},
                 {text: ambiguous[key] for text, key in key_of.items() if key in ambiguous})
+
+
+    def address_in_area(self, text: str, slug: str) -> str | None:
+        """Of the Planungsräume an address lies in (best first), the first of the QM area ``slug``."""
+        parsed = parse_address(text)
+        rows = self.store.query(f"SELECT a.plr_id FROM addresses a WHERE a.street_key = ? AND a.hnr = ? "
+                                f"ORDER BY {best_first('?')}", (parsed["street_key"], parsed["hnr"], parsed["suffix"]))
+        return next((r["plr_id"] for r in rows if r["plr_id"] in self.area_plr_ids.get(slug, ())), None)
 
 
 def _first_covering(geoms: dict, points) -> list[str | None]:
@@ -329,15 +338,22 @@ def _locate(context: Context, texts: dict, geoms, given_crs, area_slug, errors, 
         plr[i] = plr_id
     by_address = [i for i in rest if point[i] is None and address[i]]
     plr_of, placed_in_plz = context.address_plr(address[i] for i in by_address)
-    plr_points = context.plr_points(p for p in plr_of.values() if p)
+    chosen = {}
     for i in by_address:
-        plr_id = plr_of[address[i]]
-        if plr_id:
-            point[i], precision[i], located_by[i], plr[i] = plr_points[plr_id], "planungsraum", plr_id, plr_id
-        if address[i] in placed_in_plz:
+        chosen[i] = plr_of[address[i]]
+        if address[i] not in placed_in_plz:
+            continue
+        in_area = context.address_in_area(address[i], area_slug[i]) if area_slug[i] else None
+        if in_area:  # of the Planungsräume that have the address, the one in the project's own QM area
+            chosen[i] = in_area
+        else:
             warnings[i].append(("address", Reason("in several Planungsräume and no postcode given: placed at the "
                                                   "one of postcode %(plz)s; add the postcode to be sure",
                                                   plz=placed_in_plz[address[i]])))
+    plr_points = context.plr_points(p for p in chosen.values() if p)
+    for i, plr_id in chosen.items():
+        if plr_id:
+            point[i], precision[i], located_by[i], plr[i] = plr_points[plr_id], "planungsraum", plr_id, plr_id
     for i in rest:
         if point[i] is None:
             if area_slug[i]:

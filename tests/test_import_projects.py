@@ -97,6 +97,28 @@ def test_an_address_in_several_planungsraeume_without_postcode_gets_a_note(store
     assert same["plz"].iloc[0] in report.warnings[0][2] and "postcode" in report.warnings[0][2]
 
 
+def test_an_address_in_several_planungsraeume_is_placed_in_the_projects_own_qm_area(stores, tmp_path):
+    """'Ackerstraße 5' is in Mitte and in Spandau: a project of a Spandau QM area goes to Spandau's."""
+    store, planner = stores
+    table = pd.read_csv(RAW_DIR / "adressen_plr" / "adressen.csv.gz", dtype=str, keep_default_na=False)
+    plain = table[table["hnr_zusatz"] == ""].sort_values("plz", kind="stable")
+    areas = {r["slug"]: set(r["plr_ids"].split(";")) for r in store.query("SELECT slug, plr_ids FROM qm_areas")}
+    for (street, number), rows in plain.groupby(["str_name", "hnr"]):
+        if rows["PLR_ID"].nunique() < 2:
+            continue
+        later = [(slug, plr) for plr in rows["PLR_ID"].iloc[1:] for slug, ids in areas.items() if plr in ids]
+        if later and rows["PLR_ID"].iloc[0] not in areas[later[0][0]]:
+            break  # placed by the table alone this address would go elsewhere than into that area
+    else:
+        pytest.skip("no address in several Planungsräume lies in a QM area")
+    slug, plr = later[0]
+    path = csv_file(tmp_path, f"id,title,address,qm_area\nq-1,Hofbegrünung,{street} {number},{slug}\n")
+    report = import_projects(path, store, planner, username="t", dry_run=True)
+    assert report.warnings == [] and report.rows[0].location_precision == "planungsraum"
+    assert import_projects(path, store, planner, username="t").committed
+    assert store.rows("projects", "id = 'q-1'")[0]["plr_id"] == plr
+
+
 def test_german_words_for_status_and_fund_are_understood(stores, tmp_path):
     store, planner = stores
     path = csv_file(tmp_path, "id;titel;fonds;status;breite;länge\n"
