@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from .errors import BadRequest
+from .reasons import Reason
 
 
 def whole_number(text: str | None, name: str, default: int, *, minimum: int) -> int:
@@ -11,8 +12,9 @@ def whole_number(text: str | None, name: str, default: int, *, minimum: int) -> 
     if text is None:
         return default
     if not re.fullmatch(r"\s*\+?\d{1,9}\s*", text):
-        raise BadRequest(f"{name} must be a whole number >= {minimum}, not '{text[:40]}'")
+        raise BadRequest(Reason("%(name)s must be a whole number >= %(minimum)s, not '%(value)s'", name=name,
+                                minimum=minimum, value=text[:40]))
     value = int(text)
     if value < minimum:
-        raise BadRequest(f"{name} must be >= {minimum}")
+        raise BadRequest(Reason("%(name)s must be >= %(minimum)s", name=name, minimum=minimum))
     return value

@@ -209,8 +209,7 @@ def test_unknown_language_falls_back_to_german(client):
 
 
 UI_CODE = ("app/maps.py", "app/i18n.py", "app/web/pages.py", "app/web/planning.py", "app/web/filters.py",
-           "app/web/embed.py", "app/importer.py", "app/import_read.py", "app/import_checks.py", "app/import_rows.py",
-           "app/crs.py")
+           "app/web/embed.py", "app/web/audit_log.py")
 
 
 def _is_ui(path: str) -> bool:
@@ -218,16 +217,21 @@ def _is_ui(path: str) -> bool:
 
 
 def test_every_ui_string_has_a_german_translation():
-    """Every string of every page, the planners' included (code and templates), is in the German catalogue."""
+    """Every string of every page, the planners' included (code and templates), is in the German catalogue,
+    and so is every ``Reason`` anywhere in the app (reasons exist to be shown in the page's language)."""
     from babel.messages.extract import extract_from_dir
     from babel.messages.frontend import parse_mapping_cfg
     from babel.messages.pofile import read_po
 
     with (REPO_ROOT / "babel.cfg").open(encoding="utf-8") as f:
         method_map, options_map = parse_mapping_cfg(f)
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "Reason": None}
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None}
     found = {msg for path, _, msg, _, _ in extract_from_dir(str(REPO_ROOT), method_map, options_map, keywords=keywords)
              if _is_ui(path)}
+    reasons = {msg for path, _, msg, _, _ in extract_from_dir(str(REPO_ROOT), method_map, options_map,
+                                                               keywords={"Reason": None}) if path.startswith("app/")}
+    assert len(reasons) > 60
+    found |= reasons
     assert len(found) > 350
     with (i18n.TRANSLATIONS_DIR / "de" / "LC_MESSAGES" / "messages.po").open("rb") as f:
         de = read_po(f)
@@ -775,3 +779,21 @@ def test_favicon_ico_answers_with_the_sites_icon(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
     assert response.data == (REPO_ROOT / "static" / "favicon.svg").read_bytes()
+
+
+def test_a_bad_paging_number_is_explained_in_the_pages_language(store_url, planner_url):
+    """As the planners' audit page is paged: the refusal reads German on a German page, English in the API."""
+    from app.accounts import add_user
+    from app.store import open_planner
+    planner = open_planner(store_url, planner_url)
+    add_user(planner, "anna", "correct horse battery staple")
+    client = create_app({"STORE": store_url, "PLANNER_STORE": planner.path, "TESTING": True}).test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/planung/anmelden").get_data(as_text=True))[1]
+    client.post("/planung/anmelden", data={"username": "anna", "password": "correct horse battery staple",
+                                           "csrf_token": token})
+    page = client.get("/planung/protokoll?limit=0")
+    assert page.status_code == 400 and "limit muss mindestens 1 sein" in page.get_data(as_text=True)
+    assert client.get("/api/audit?limit=0").get_json()["error"] == "limit must be >= 1"
+    stale = client.post("/planung/abmelden", data={"csrf_token": "stale"})
+    assert stale.status_code == 403 and "Das Formular ist abgelaufen" in stale.get_data(as_text=True)

@@ -22,6 +22,7 @@ from flask import Flask, g, redirect, request, session
 
 from .. import accounts
 from ..errors import Forbidden, SignInRequired, TooManyAttempts
+from ..reasons import Reason
 from . import get_planner, get_store
 
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -69,7 +70,7 @@ def _check_csrf():
     expected = session.get("csrf")
     given = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
     if not expected or not given or not hmac.compare_digest(str(expected), str(given)):
-        raise Forbidden("missing or wrong CSRF token: reload the page and try again")
+        raise Forbidden(Reason("missing or wrong CSRF token: reload the page and try again"))
     return None
 
 
