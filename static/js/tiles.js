@@ -69,9 +69,13 @@
     maxNativeZoom: cfg.maxZoom
   });
 
+  // A popup near the top edge is panned below the zoom buttons, not under them (as on the other maps).
+  var zoomBox = map.zoomControl && map.zoomControl.getContainer();
+  var belowZoom = zoomBox && zoomBox.offsetHeight ? zoomBox.offsetTop + zoomBox.offsetHeight : 80;
   layer.on("click", function (e) {
     var props = (e.layer && e.layer.properties) || {};
-    L.popup().setLatLng(e.latlng).setContent(popupContent(props)).openOn(map);
+    L.popup({ autoPanPaddingTopLeft: L.point(10, belowZoom + 10), autoPanPaddingBottomRight: L.point(10, 10) })
+      .setLatLng(e.latlng).setContent(popupContent(props)).openOn(map);
   });
   layer.once("load", function () {
     document.documentElement.setAttribute("data-map-ready", "1");
