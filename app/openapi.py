@@ -26,17 +26,20 @@ KIEZ = {  # the Planungsraum and QM areas of an address or a point
                      "properties": {k: _STRING for k in ("plr_id", "plr_name", "bezirk", "bezirksregion")}},
     "qm_areas": {"type": "array", "items": {"type": "object", "required": ["slug", "name", "status", "boundary_basis"],
                                             "properties": {k: _STRING for k in ("slug", "name", "status", "boundary_basis")}}}}
+SUGGESTIONS = {"type": "array", "items": {  # streets, or addresses once a house number is typed
+    "type": "object", "required": ["label", "street", "plz", "ortsteil"],
+    "properties": {k: _STRING for k in ("label", "search", "street", "hnr", "hnr_suffix", "plz", "ortsteil", "plr_id")}}}
+SUGGEST = {"description": "Streets starting with the text (or spelled alike), or addresses once a house number is typed",
+           "content": {"application/json": {"schema": {"type": "object", "required": ["query", "suggestions"],
+                                                       "properties": {"query": _STRING, "suggestions": SUGGESTIONS}}}}}
 LOOKUP = {"description": "The Kiez found, or why none was (found false, a reason, suggestions)",
           "content": {"application/json": {"schema": {"type": "object", "required": ["found"], "properties": {
               "query": {**_STRING, "description": "the address as typed"},
               "found": {"type": "boolean"},
               "reason": {"type": "string", "enum": ["not_an_address", "no_house_number", "not_found", "outside_berlin"]},
               "message": _STRING,
-              "suggestions": {"type": "array", "description": "streets or addresses spelled alike; search: the text to "
-                              "look up for this choice (it keeps a typed house number)", "items": {
-                                  "type": "object", "required": ["label", "street", "plz", "ortsteil"],
-                                  "properties": {k: _STRING for k in ("label", "search", "street", "hnr", "hnr_suffix",
-                                                                       "plz", "ortsteil", "plr_id")}}},
+              "suggestions": {**SUGGESTIONS, "description": "streets or addresses spelled alike; search: the text "
+                              "to look up for this choice (it keeps a typed house number)"},
               "address": {**ADDRESS, "description": "the address found; of several, the first by typed suffix, "
                                                     "suffix and postcode"},
               "exact": {"type": "boolean", "description": "the typed house-number suffix exists"},
@@ -125,7 +128,8 @@ def spec() -> dict:
                 _param("lat", {"type": "number"}),
                 _param("lon", {"type": "number"}), _param("x", {"type": "number"}), _param("y", {"type": "number"})],
                 LOOKUP),
-            "/api/suggest": _get("Address suggestions as you type", [_param("q", {"type": "string", "maxLength": 200})]),
+            "/api/suggest": _get("Address suggestions as you type", [_param("q", {"type": "string", "maxLength": 200})],
+                                 SUGGEST),
             "/api/indicators": _get("Indicator classes, colours and labels", errors=()),
             "/api/layers": _get("The layer catalogue with attribution", errors=()),
             "/api/stats": _get("Projects and money by fund, Handlungsfeld, year and burden", FILTER_PARAMS,
