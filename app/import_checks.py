@@ -20,29 +20,36 @@ from .reasons import Reason
 
 MAX_COST_EUR = 1e9  # the message says '1 billion'
 
+# German words a planner may write for a code (the first is named in error messages).
+GERMAN_STATUS = {"completed": ("abgeschlossen", "beendet"), "ongoing": ("laufend",), "planned": ("geplant",),
+                 "unknown": ("unbekannt",)}
+GERMAN_FUND = {"other": ("sonstige", "sonstiges", "andere"), "not stated": ("nicht angegeben", "keine Angabe")}
+assert set(GERMAN_STATUS) == set(STATUSES) and set(GERMAN_FUND) <= set(FUND_KEYS.values())
+STATUS_WORDS = {name_key(f"{prefix}{word}"): code for code, words in GERMAN_STATUS.items()
+                for word in (code, *words) for prefix in ("", "status ")}
+FUND_WORDS = {name_key(word): code for code, words in GERMAN_FUND.items() for word in words}
+
+
+def _choices(codes, german: dict) -> str:
+    """'completed (abgeschlossen), ongoing (laufend), …': the codes, each with its German word."""
+    return ", ".join(f"{code} ({german[code][0]})" if code in german else code for code in codes)
+
+
+FUND_CHOICES, STATUS_CHOICES = _choices(FUND_KEYS.values(), GERMAN_FUND), _choices(STATUSES, GERMAN_STATUS)
+
 
 def fund(text: str, errors) -> tuple[str, str | None]:
     if not text:
         return "not stated", None
     key = name_key(text)
-    if key in OTHER_FUND_WORDS:
-        return OTHER_FUND_WORDS[key], text
+    if key in FUND_WORDS:
+        return FUND_WORDS[key], text
     for url_key, name in FUND_KEYS.items():
         if key in (name_key(url_key), name_key(name)) or (url_key not in ("other", "not-stated") and key.startswith(name_key(name)[:8])):
             return name, text
     errors.append(("fund", Reason("unknown fund '%(value)s'; use one of %(allowed)s", value=text,
                                       allowed=FUND_CHOICES)))
     return "other", text
-
-
-GERMAN_STATUS = {"completed": "abgeschlossen", "ongoing": "laufend", "planned": "geplant", "unknown": "unbekannt"}
-STATUS_WORDS = {name_key(word): code for code, german in GERMAN_STATUS.items()  # what a planner may write
-                for word in (code, german, f"status {code}", f"status {german}")} | {"beendet": "completed"}
-assert set(GERMAN_STATUS) == set(STATUSES)
-OTHER_FUND_WORDS = {"sonstige": "other", "sonstiges": "other", "andere": "other",
-                    "nichtangegeben": "not stated", "keineangabe": "not stated"}
-FUND_CHOICES = ", ".join(FUND_KEYS.values()).replace("other", "other (sonstige)").replace(
-    "not stated", "not stated (nicht angegeben)")
 
 
 def status(text: str, errors) -> str:
@@ -52,7 +59,7 @@ def status(text: str, errors) -> str:
     code = STATUS_WORDS.get(name_key(text))
     if code is None:
         errors.append(("status", Reason("unknown status '%(value)s'; use %(allowed)s", value=text,
-                                        allowed=", ".join(f"{c} ({g})" for c, g in GERMAN_STATUS.items()))))
+                                        allowed=STATUS_CHOICES)))
         return ""
     return code
 

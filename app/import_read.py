@@ -172,6 +172,5 @@ def _compare_key(name) -> str:
 
 DBASE_NAME_LENGTH = 10
 _KEYS = {_compare_key(n): key for n, key in _ALL_NAMES.items()}
-_DBASE_KEYS: dict[str, str] = {}
-for _name, _key in _ALL_NAMES.items():  # the first field listed wins a cut name ('handlungsf': handlungsfeld)
-    _DBASE_KEYS.setdefault(_compare_key(_name[:DBASE_NAME_LENGTH]), _key)
+_DBASE_KEYS = {_compare_key(n[:DBASE_NAME_LENGTH]): key  # reversed: the first field listed wins a cut name
+               for n, key in reversed(_ALL_NAMES.items())}  # ('handlungsf': handlungsfeld, not _inferred)

@@ -69,6 +69,7 @@ class Context:
                 self.area_by_key.setdefault(name_key(alias), row["slug"])
         self.area_geom = {row["slug"]: geom for row, geom in areas}
         self.area_plr_ids = {row["slug"]: set((row["plr_ids"] or "").split(";")) for row, _ in areas}
+        self._address_plrs: dict[str, list[str]] = {}  # address -> its Planungsräume, best first
 
     @functools.cached_property
     def _places(self) -> tuple[list, dict]:
@@ -160,10 +161,12 @@ class Context:
 
     def address_in_area(self, text: str, slug: str) -> str | None:
         """Of the Planungsräume an address lies in (best first), the first of the QM area ``slug``."""
-        parsed = parse_address(text)
-        rows = self.store.query(f"SELECT a.plr_id FROM addresses a WHERE a.street_key = ? AND a.hnr = ? "
-                                f"ORDER BY {best_first('?')}", (parsed["street_key"], parsed["hnr"], parsed["suffix"]))
-        return next((r["plr_id"] for r in rows if r["plr_id"] in self.area_plr_ids.get(slug, ())), None)
+        if text not in self._address_plrs:  # rows of a file share addresses: asked once per address
+            parsed = parse_address(text)
+            self._address_plrs[text] = [r["plr_id"] for r in self.store.query(
+                f"SELECT a.plr_id FROM addresses a WHERE a.street_key = ? AND a.hnr = ? ORDER BY {best_first('?')}",
+                (parsed["street_key"], parsed["hnr"], parsed["suffix"]))]
+        return next((p for p in self._address_plrs[text] if p in self.area_plr_ids.get(slug, ())), None)
 
 
 def _first_covering(geoms: dict, points) -> list[str | None]:
