@@ -8,6 +8,11 @@ from __future__ import annotations
 class KiezkarteError(Exception):
     status = 500
 
+    @property
+    def message(self) -> str:
+        """The message as raised: a ``reasons.Reason`` stays one, so a page can translate it."""
+        return self.args[0] if len(self.args) == 1 and isinstance(self.args[0], str) else str(self)
+
 
 class BadRequest(KiezkarteError):
     status = 400

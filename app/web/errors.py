@@ -24,8 +24,7 @@ def set_html_renderer(render) -> None:
 def init_app(app: Flask) -> None:
     @app.errorhandler(KiezkarteError)
     def _kiezkarte_error(exc: KiezkarteError):
-        message = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
-        return render(exc.status, message)
+        return render(exc.status, exc.message)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

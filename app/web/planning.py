@@ -177,7 +177,7 @@ def import_page():
             "%(file)s cannot be imported: %(reason)s", file=exc.path, reason=i18n.reason(exc.reason)))
     except BadRequest as exc:  # no file, or a CRS nobody knows
         _drop_upload(upload_id)
-        return _import_page(exc.status, given_crs=given_crs, problem=i18n.reason(exc.args[0]))
+        return _import_page(exc.status, given_crs=given_crs, problem=i18n.reason(exc.message))
     if report.errors or not (report.counts["create"] or report.counts["update"]):  # nothing to confirm
         _drop_upload(upload_id)
         upload_id = None
