@@ -1,7 +1,9 @@
 """Planners: accounts, sign-in slowed after failures, CSRF, secure cookies, edits with an audit log."""
 import io
 import json
+import os
 import re
+import time
 
 import pytest
 
@@ -451,3 +453,26 @@ def test_upload_report_counts_rows_in_the_pages_number_format(signed_in):
     csv = "id,title,lat,lon\n" + "".join(f"n-{i},Projekt {i},52.5416,13.3413\n" for i in range(1200))
     assert "Alle 1.200 Zeilen" in upload(client, token, csv)
     assert "All 1,200 rows" in upload(client, token, csv, "?lang=en")
+
+
+def test_an_upload_nobody_confirmed_is_dropped_after_a_day(signed_in, app):
+    client, token = signed_in
+    upload(client, token, "id,title\nd-1,Kiezfest\n")
+    folder = app.extensions["kiezkarte_upload_dir"]
+    [kept] = folder.iterdir()
+    stale = folder / "forgotten.csv"
+    stale.write_text("id,title\n")
+    day_ago = time.time() - 24 * 3600 - 60
+    os.utime(stale, (day_ago, day_ago))
+    upload(client, token, "id,title\nd-2,Lesecafé\n")  # the next upload clears away what is older than a day
+    left = set(folder.iterdir())
+    assert stale not in left and kept in left and len(left) == 2
+
+
+def test_the_upload_report_escapes_what_the_file_says(signed_in):
+    client, token = signed_in
+    html = upload(client, token, 'id,title,fund,"<b>Spalte</b>"\n'
+                                 'x-1,"<script>alert(1)</script>","<img src=x onerror=alert(2)>",1\n')
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(2)&gt;" in html  # in the fund's reason
+    assert "<b>Spalte</b>" not in html and "&lt;b&gt;Spalte&lt;/b&gt;" in html  # in the ignored-columns note
